@@ -10,6 +10,7 @@ Direction: ``C`` client to server, ``S`` server to client, ``C/S`` both.
 
 from __future__ import annotations
 
+import builtins
 from dataclasses import dataclass
 from typing import Any, ClassVar, TypeVar
 
@@ -33,16 +34,16 @@ from .limits import CHANNEL_RE, MAX_BUNDLE, MAX_LIST, MAX_PAYLOAD, MAX_REASON, M
 __all__ = [
     "FRAME_TYPES",
     "ROLES",
-    "BanEntry",
     "Ban",
+    "BanEntry",
     "BanList",
     "Banned",
     "Bans",
     "Bye",
+    "ChanMsg",
     "ChannelList",
     "ChannelModes",
     "ChannelSummary",
-    "ChanMsg",
     "CreateAccount",
     "DeleteAccount",
     "Error",
@@ -112,11 +113,12 @@ _time = v_float(0, 1e11)
 _id = v_opt(v_str(64, min_len=1))
 
 F = TypeVar("F", bound="Frame")
+R = TypeVar("R")
 FRAME_TYPES: dict[str, type[Frame]] = {}
 """Frame classes by their wire ``type``."""
 
 
-def _record(cls: type[F]) -> type[F]:
+def _record(cls: type[R]) -> type[R]:
     compile_spec(cls)
     return cls
 
@@ -139,7 +141,7 @@ class Frame:
     id: str | None = spec(_id, None)
 
     @classmethod
-    def from_dict(cls: type[F], data: dict[str, Any]) -> F:
+    def from_dict(cls: builtins.type[F], data: dict[str, Any]) -> F:
         """Validate a decoded JSON object as this frame type."""
         result: F = build(cls, data)
         return result
