@@ -1,0 +1,661 @@
+"""The :class:`Session`: one user's live, end-to-end encrypted connection to a server.
+
+A session connects, registers its nick, publishes its public key bundle and then
+runs in the background (reading frames, answering keepalives, reconnecting after a
+lost connection) until it is closed. It works the same on asyncio and trio, in a
+script (``async with``), across notebook cells (``s = await Session.connect(...)``)
+and behind the blocking facade in :mod:`justirc_sdk.sync`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import inspect
+import itertools
+import logging
+import random
+import ssl
+from collections.abc import Awaitable, Callable, Generator
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Generic, TypeVar
+
+import anyio
+
+from . import events as ev
+from . import protocol as p
+from ._detached import DetachedTask
+from ._e2e import E2E
+from ._messaging import Messaging
+from ._state import ClientState
+from ._subscribers import EventStream, Subscriber
+from ._transport import Transport
+from .channel import Channel
+from .errors import (
+    ConnectError,
+    ConnectionLost,
+    JustIRCError,
+    NotConnected,
+    RateLimited,
+    RequestTimeout,
+    error_for_code,
+)
+from .images import ImageInput, ProgressCallback
+
+__all__ = ["EventWaiter", "Session"]
+
+_log = logging.getLogger(__name__)
+E = TypeVar("E", bound=ev.Event)
+Handler = Callable[[Any], Awaitable[None] | None]
+
+_CLIENT_NAME = "justirc-sdk/0.1"
+
+
+class EventWaiter(Generic[E]):
+    """What :meth:`Session.wait_for` returns: await it (once) for the event."""
+
+    def __init__(
+        self, session: Session, sub: Subscriber, event_type: type[E], timeout: float | None
+    ) -> None:
+        self._session = session
+        self._sub = sub
+        self._event_type = event_type
+        self._timeout = timeout
+
+    def __await__(self) -> Generator[Any, None, E]:
+        return self._wait().__await__()
+
+    def cancel(self) -> None:
+        """Stop waiting without awaiting (frees the buffer)."""
+        self._session._unsubscribe(self._sub)
+
+    async def _wait(self) -> E:
+        try:
+            with anyio.move_on_after(self._timeout):
+                while True:
+                    event = await self._sub.get()
+                    if event is None:
+                        raise NotConnected("the session closed while waiting for an event")
+                    if isinstance(event, self._event_type):
+                        return event
+        finally:
+            self._session._unsubscribe(self._sub)
+        raise RequestTimeout(f"no {self._event_type.__name__} event within {self._timeout} s")
+
+
+class _Pending:
+    __slots__ = ("done", "error", "frame")
+
+    def __init__(self) -> None:
+        self.done = anyio.Event()
+        self.frame: p.Frame | None = None
+        self.error: JustIRCError | None = None
+
+
+class Session:
+    """A connected user. Create one with :meth:`connect`; close it with :meth:`close`.
+
+    Messages are encrypted end to end automatically: key bundles are fetched and
+    checked, pairwise sessions and channel sender keys are set up and rotated on
+    membership changes without any call from you.
+    """
+
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        *,
+        nick: str,
+        password: str | None = None,
+        tls: bool | ssl.SSLContext | None = None,
+        tls_fingerprint: str | None = None,
+        keystore: str | Path | None = None,
+        passphrase: str | None = None,
+        reconnect: bool = True,
+        request_timeout: float = 15.0,
+        keepalive: float = 30.0,
+        event_buffer: int = 10_000,
+        max_image_bytes: int = 10 * 1024 * 1024,
+    ) -> None:
+        self.host = host
+        self.port = port
+        self._nick = nick
+        self._password = password
+        self._tls = tls
+        self._tls_fingerprint = tls_fingerprint
+        self.reconnect = reconnect
+        self.request_timeout = request_timeout
+        self.keepalive = keepalive
+        self.event_buffer = event_buffer
+        self.state = ClientState(nick)
+        self.crypto = E2E.open(nick, keystore=keystore, passphrase=passphrase)
+        self._messaging = Messaging(self, max_image_bytes=max_image_bytes)
+        self._transport: Transport | None = None
+        self._ids = itertools.count(1)
+        self._pending: dict[str, _Pending] = {}
+        self._subscribers: list[Subscriber] = []
+        self._handlers: list[tuple[type[ev.Event], Handler]] = []
+        self._handler_sub: Subscriber | None = None
+        self._runner: DetachedTask | None = None
+        self._closing = False
+        self._closed = anyio.Event()
+        self._connected = anyio.Event()
+        self._inbound_send, self._inbound_recv = anyio.create_memory_object_stream[p.Frame](10_000)
+        self.server_name: str | None = None
+        self.max_frame = p.DEFAULT_MAX_FRAME
+        self.token: str | None = None
+
+    # -- lifecycle --------------------------------------------------------------------
+
+    @classmethod
+    async def connect(
+        cls,
+        host: str,
+        port: int,
+        *,
+        nick: str,
+        password: str | None = None,
+        tls: bool | ssl.SSLContext | None = None,
+        tls_fingerprint: str | None = None,
+        keystore: str | Path | None = None,
+        passphrase: str | None = None,
+        **options: Any,
+    ) -> Session:
+        """Connect, register *nick* (logging in when *password* is given) and start.
+
+        ``tls``: ``None``/``False`` plain TCP, ``True`` TLS verified against the system
+        CAs, or your own :class:`ssl.SSLContext`. ``tls_fingerprint`` pins a
+        self-signed server certificate by its SHA-256 (implies TLS). ``keystore`` is
+        the file that keeps your identity and sessions across runs (``None`` keeps
+        them in memory only); ``passphrase`` encrypts it at rest.
+
+        Raises :class:`~justirc_sdk.errors.ConnectError` when the server cannot be
+        reached, and the server's refusal (e.g. :class:`NickInUse`) as a typed error.
+        """
+        session = cls(
+            host,
+            port,
+            nick=nick,
+            password=password,
+            tls=tls,
+            tls_fingerprint=tls_fingerprint,
+            keystore=keystore,
+            passphrase=passphrase,
+            **options,
+        )
+        session._transport = await session._establish()
+        session._connected.set()
+        session._runner = DetachedTask(session._run, f"justirc-session-{nick}")
+        session._runner.start()
+        return session
+
+    async def __aenter__(self) -> Session:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    async def close(self, reason: str = "bye") -> None:
+        """Leave the server and stop every background task (idempotent)."""
+        if self._closing:
+            await self._closed.wait()
+            return
+        self._closing = True
+        transport = self._transport
+        if transport is not None:
+            with anyio.move_on_after(2, shield=True), contextlib.suppress(JustIRCError):
+                await transport.send(p.Quit(reason=reason))
+            await transport.aclose()
+        if self._runner is not None:
+            self._runner.cancel()
+            with anyio.CancelScope(shield=True):
+                await self._runner.wait()
+        self._fail_pending(NotConnected("the session was closed"))
+        self.crypto.close()
+        for sub in list(self._subscribers):
+            sub.close()
+        self._closed.set()
+
+    @property
+    def closed(self) -> bool:
+        """True once :meth:`close` has been called."""
+        return self._closing
+
+    @property
+    def connected(self) -> bool:
+        """True while a connection is up (False while reconnecting or after close)."""
+        return self._connected.is_set() and not self._closing
+
+    @property
+    def nick(self) -> str:
+        """Your current nickname."""
+        return self.state.nick
+
+    @property
+    def users(self) -> list[str]:
+        """Nicks of the users online, as the server last reported them."""
+        return sorted(self.state.users.values(), key=str.lower)
+
+    @property
+    def channels(self) -> dict[str, Channel]:
+        """The channels you are in, by name."""
+        return {state.name: Channel(self, state.name) for state in self.state.channels.values()}
+
+    # -- connection -------------------------------------------------------------------
+
+    async def _establish(self) -> Transport:
+        """Open a connection and complete hello, login and registration."""
+        transport = await Transport.open(
+            self.host,
+            self.port,
+            tls=self._tls,
+            tls_fingerprint=self._tls_fingerprint,
+        )
+        try:
+            await transport.send(p.Hello(version=p.PROTOCOL_VERSION, client=_CLIENT_NAME))
+            welcome = await self._handshake_reply(transport, p.Welcome)
+            assert isinstance(welcome, p.Welcome)
+            self.server_name = welcome.server
+            self.max_frame = welcome.max_frame
+            transport.set_max_frame(max(welcome.max_frame, p.DEFAULT_MAX_FRAME) * 2)
+            if self._password is not None:
+                await transport.send(
+                    p.Login(id="login", account=self._nick, password=self._password)
+                )
+                logged = await self._handshake_reply(transport, p.LoggedIn)
+                assert isinstance(logged, p.LoggedIn)
+                self.token = logged.token
+            await transport.send(p.Register(id="register", nick=self._nick))
+            registered = await self._handshake_reply(transport, p.Registered)
+            self.state.handle(registered)
+            await transport.send(p.PublishKeys(id="keys", bundle=self.crypto.bundle()))
+            await self._handshake_reply(transport, p.Ok)
+        except BaseException:
+            await transport.aclose()
+            raise
+        return transport
+
+    async def _handshake_reply(self, transport: Transport, expected: type[p.Frame]) -> p.Frame:
+        with anyio.fail_after(self.request_timeout):
+            while True:
+                try:
+                    frame = await transport.receive()
+                except p.ProtocolError as exc:
+                    raise ConnectError(f"the server sent an invalid frame: {exc}") from exc
+                if isinstance(frame, expected):
+                    return frame
+                if isinstance(frame, p.Error):
+                    raise error_for_code(frame.code, frame.message, frame.retry_after)
+                if isinstance(frame, p.Bye):
+                    raise ConnectError(f"the server closed the connection: {frame.reason}")
+                if isinstance(frame, p.Ping):
+                    await transport.send(p.Pong(token=frame.token))
+                else:
+                    self._inbound_send.send_nowait(frame)
+
+    async def _run(self) -> None:
+        """The session's background life: process frames, run handlers, stay connected."""
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(self._process_loop)
+            await self._connection_loop()
+            tg.cancel_scope.cancel()
+
+    async def _connection_loop(self) -> None:
+        attempts = 0
+        while not self._closing:
+            transport = self._transport
+            if transport is not None:
+                reason = await self._serve(transport)
+                self._connected = anyio.Event()
+                self._transport = None
+                await transport.aclose()
+                self._fail_pending(ConnectionLost(f"connection lost: {reason}"))
+                if self.closed:
+                    return
+                self._emit(ev.Disconnected(reason, will_reconnect=self.reconnect))
+                if not self.reconnect:
+                    self._closing = True
+                    for sub in list(self._subscribers):
+                        sub.close()
+                    self._closed.set()
+                    return
+                attempts = 0
+            attempts += 1
+            delay = min(30.0, 0.25 * 2 ** min(attempts, 8)) * random.uniform(0.5, 1.0)
+            await anyio.sleep(delay)
+            try:
+                self.state.reset_connection()
+                self._transport = await self._establish()
+            except (JustIRCError, TimeoutError, OSError) as exc:
+                _log.info("reconnect attempt %d failed: %s", attempts, exc)
+                continue
+            self._connected.set()
+            self._reconnected_after = attempts
+
+    async def _serve(self, transport: Transport) -> str:
+        """Read frames until the connection ends; returns why it ended."""
+        reason = "connection closed"
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(self._keepalive_loop, transport)
+            if getattr(self, "_reconnected_after", 0):
+                tg.start_soon(self._after_reconnect, self._reconnected_after)
+                self._reconnected_after = 0
+            try:
+                while True:
+                    try:
+                        frame = await transport.receive()
+                    except p.ProtocolError as exc:
+                        _log.warning("ignoring an invalid frame from the server: %s", exc)
+                        continue
+                    self._last_seen = anyio.current_time()
+                    if isinstance(frame, p.Ping) and frame.id is None:
+                        await transport.send(p.Pong(token=frame.token))
+                    elif not self._route_reply(frame):
+                        await self._inbound_send.send(frame)
+            except ConnectionLost as exc:
+                reason = str(exc)
+            finally:
+                tg.cancel_scope.cancel()
+        return reason
+
+    async def _keepalive_loop(self, transport: Transport) -> None:
+        """Ping when the line is quiet; drop a connection that stays silent."""
+        self._last_seen = anyio.current_time()
+        while True:
+            await anyio.sleep(self.keepalive)
+            quiet = anyio.current_time() - self._last_seen
+            if quiet >= self.keepalive * 2:
+                await transport.aclose()
+                return
+            if quiet >= self.keepalive:
+                try:
+                    await transport.send(p.Ping(token="keepalive"))
+                except ConnectionLost:
+                    return
+
+    async def _after_reconnect(self, attempts: int) -> None:
+        for state in list(self.state.channels.values()):
+            try:
+                await self._request(p.Join(channel=state.name, password=state.password))
+            except JustIRCError as exc:
+                self.state.channels.pop(p.channel_key(state.name), None)
+                self._emit(ev.ChannelLeft(state.name, f"could not rejoin: {exc}"))
+        self._emit(ev.Reconnected(attempts))
+
+    def _route_reply(self, frame: p.Frame) -> bool:
+        """Resolve a pending request with its reply; True when the frame was one."""
+        if frame.id is None:
+            return False
+        pending = self._pending.get(frame.id)
+        if pending is None:
+            return False
+        if isinstance(frame, p.Error):
+            pending.error = error_for_code(frame.code, frame.message, frame.retry_after)
+        else:
+            pending.frame = frame
+        pending.done.set()
+        # replies that also change state (joined, names_reply, ...) are processed too
+        return isinstance(frame, p.Ok | p.Error | p.Keys | p.WhoisReply | p.ChannelList)
+
+    def _fail_pending(self, error: JustIRCError) -> None:
+        for pending in self._pending.values():
+            if not pending.done.is_set():
+                pending.error = error
+                pending.done.set()
+
+    async def _process_loop(self) -> None:
+        """Handle non-reply frames in arrival order (decrypting, updating state)."""
+        async for frame in self._inbound_recv:
+            try:
+                await self._process(frame)
+            except Exception:
+                _log.exception("failed to process a %s frame", frame.type)
+
+    async def _process(self, frame: p.Frame) -> None:
+        if isinstance(frame, p.PrivMsg | p.ChanMsg):
+            for event in await self._messaging.receive(frame):
+                self._emit(event)
+            return
+        if isinstance(frame, p.Error):
+            self._emit(ev.ErrorReceived(frame.code, frame.message))
+            return
+        if isinstance(frame, p.Bye):
+            _log.info("server says bye: %s", frame.reason)
+            return
+        for event in self.state.handle(frame):
+            self._messaging.on_membership(event)
+            self._emit(event)
+
+    async def _request(self, frame: p.Frame, *, timeout: float | None = None) -> p.Frame:
+        """Send *frame* with a fresh id and return the server's reply to it.
+
+        Error replies are raised as typed :class:`ServerError` subclasses.
+        """
+        transport = self._transport
+        if transport is None or self._closing:
+            raise NotConnected(
+                "not connected: the session is closed"
+                if self._closing
+                else "not connected: the session is reconnecting; try again shortly"
+            )
+        rid = f"r{next(self._ids)}"
+        pending = _Pending()
+        self._pending[rid] = pending
+        try:
+            await transport.send(dataclasses.replace(frame, id=rid))
+            with anyio.move_on_after(timeout or self.request_timeout):
+                await pending.done.wait()
+        finally:
+            self._pending.pop(rid, None)
+        if pending.error is not None:
+            raise pending.error
+        if pending.frame is None:
+            raise RequestTimeout(f"the server did not answer {frame.type!r} in time")
+        return pending.frame
+
+    async def _request_retrying(self, frame: p.Frame, attempts: int = 5) -> p.Frame:
+        """Like :meth:`_request`, waiting out ``rate_limited`` refusals a few times."""
+        for _ in range(attempts - 1):
+            try:
+                return await self._request(frame)
+            except RateLimited as exc:
+                await anyio.sleep(exc.retry_after)
+        return await self._request(frame)
+
+    async def send_frame(self, frame: p.Frame) -> None:
+        """Send a frame without waiting for a reply (for protocol-level tools)."""
+        transport = self._transport
+        if transport is None or self._closing:
+            raise NotConnected("not connected")
+        await transport.send(frame)
+
+    # -- events -----------------------------------------------------------------------
+
+    def _emit(self, event: ev.Event) -> None:
+        for sub in self._subscribers:
+            sub.put(event)
+
+    def _subscribe(self, accept: Callable[[ev.Event], bool] | None = None) -> Subscriber:
+        sub = Subscriber(self.event_buffer, accept)
+        if self._closing and self._closed.is_set():
+            sub.close()
+        self._subscribers.append(sub)
+        return sub
+
+    def _unsubscribe(self, sub: Subscriber) -> None:
+        if sub in self._subscribers:
+            self._subscribers.remove(sub)
+
+    def events(self) -> EventStream:
+        """Every event from now on, through this iterator's own bounded buffer.
+
+        Each iterator sees every event; a slow one never holds up the session or other
+        iterators. If its buffer (``event_buffer``, default 10,000) fills, later events
+        for it are dropped and it yields one :class:`~justirc_sdk.events.EventsDropped`
+        with their number. The iteration ends when the session closes.
+        """
+        return EventStream(self._subscribe(), self._unsubscribe)
+
+    def wait_for(
+        self,
+        event_type: type[E],
+        check: Callable[[E], bool] | None = None,
+        timeout: float | None = None,
+    ) -> EventWaiter[E]:
+        """Wait for the next event of *event_type* for which *check* is true.
+
+        ``await session.wait_for(...)`` returns the event. Events count from the moment
+        of the call, not of the ``await``, so a waiter created before sending a message
+        cannot miss the answer::
+
+            reply = session.wait_for(events.Message, check=lambda e: e.sender == "bob")
+            await session.send("bob", "ping?")
+            print((await reply).text)
+
+        Raises :class:`RequestTimeout` (a :class:`TimeoutError`) after *timeout* seconds.
+        """
+
+        def accept(event: ev.Event) -> bool:
+            return isinstance(event, event_type) and (check is None or check(event))
+
+        return EventWaiter(self, self._subscribe(accept), event_type, timeout)
+
+    def on(self, event_type: type[E]) -> Callable[[Handler], Handler]:
+        """Decorator: call the function for every event of *event_type*.
+
+        Handlers run one at a time, in event order, on a task of the session. One that
+        raises is logged with its traceback and reported as a
+        :class:`~justirc_sdk.events.HandlerFailed` event; it stays registered.
+        """
+
+        def register(fn: Handler) -> Handler:
+            self._handlers.append((event_type, fn))
+            if self._handler_sub is None:
+                self._handler_sub = self._subscribe(
+                    lambda e: not isinstance(e, ev.HandlerFailed | ev.EventsDropped)
+                )
+                task = DetachedTask(self._handler_loop, f"justirc-handlers-{self._nick}")
+                task.start()
+            return fn
+
+        return register
+
+    async def _handler_loop(self) -> None:
+        sub = self._handler_sub
+        assert sub is not None
+        while (event := await sub.get()) is not None:
+            for event_type, fn in list(self._handlers):
+                if not isinstance(event, event_type):
+                    continue
+                try:
+                    result = fn(event)
+                    if inspect.isawaitable(result):
+                        await result
+                except Exception as exc:
+                    name = getattr(fn, "__qualname__", repr(fn))
+                    _log.exception("handler %s failed on %r", name, event)
+                    self._emit(ev.HandlerFailed(name, event, exc))
+
+    # -- private conversations --------------------------------------------------------
+
+    async def send(self, nick: str, text: str, *, action: bool = False) -> None:
+        """Send an end-to-end encrypted private message to *nick*."""
+        await self._messaging.send_private_text(nick, text, action=action)
+
+    async def send_image(
+        self,
+        nick: str,
+        image: ImageInput,
+        caption: str | None = None,
+        progress: ProgressCallback | None = None,
+        *,
+        filename: str | None = None,
+        strip_metadata: bool = True,
+    ) -> None:
+        """Send an image (a path, bytes or a PIL image) to *nick*, encrypted."""
+        await self._messaging.send_image(
+            nick, None, image, caption, progress, filename, strip_metadata
+        )
+
+    async def rotate_keys(self, target: str) -> None:
+        """Rotate keys now with a user (nick) or for a channel (``#name``)."""
+        await self._messaging.rotate(target)
+
+    # -- trust ------------------------------------------------------------------------
+
+    @property
+    def fingerprint(self) -> str:
+        """Your own identity fingerprint, in digit groups."""
+        return self.crypto.fingerprint
+
+    def fingerprint_of(self, nick: str) -> str | None:
+        """The pinned fingerprint of *nick*, or ``None`` if you never saw their key."""
+        return self.crypto.peer_fingerprint(nick)
+
+    def safety_number(self, nick: str) -> str:
+        """The safety number you share with *nick*; both of you see the same digits."""
+        return self.crypto.safety_number(nick)
+
+    def verify(self, nick: str, safety_number: str) -> None:
+        """Mark *nick* verified after comparing safety numbers; raises if they differ."""
+        self.crypto.verify(nick, safety_number)
+
+    def accept_key_change(self, nick: str) -> None:
+        """Accept *nick*'s new identity key (they stay unverified until re-verified)."""
+        self.crypto.accept_key_change(nick)
+        for frame in self._messaging.release_held(nick):
+            self._inbound_send.send_nowait(frame)
+
+    def trust_state(self, nick: str) -> str | None:
+        """``"unverified"``, ``"verified"``, ``"changed"``, or ``None`` if unknown."""
+        return self.crypto.trust_state(nick)
+
+    # -- channels and server ----------------------------------------------------------
+
+    async def join(self, channel: str, password: str | None = None) -> Channel:
+        """Join (or create) *channel* and return it; a password protects a new channel."""
+        reply = await self._request(p.Join(channel=channel, password=password))
+        assert isinstance(reply, p.Joined)
+        state = self.state.channel(reply.channel)
+        if state is None:  # the processor has not caught up with the reply yet
+            self.state.handle(reply)
+            state = self.state.channel(reply.channel)
+        assert state is not None
+        state.password = password
+        return Channel(self, reply.channel)
+
+    def channel(self, name: str) -> Channel:
+        """The :class:`Channel` object for a channel you are in."""
+        state = self.state.channel(name)
+        if state is None:
+            raise NotConnected(f"you are not in {name}")
+        return Channel(self, state.name)
+
+    async def list_channels(self) -> list[p.ChannelSummary]:
+        """The channels on the server (secret ones only if you are in them)."""
+        reply = await self._request(p.List())
+        assert isinstance(reply, p.ChannelList)
+        return list(reply.channels)
+
+    async def whois(self, nick: str) -> p.WhoisReply:
+        """What the server tells about *nick*."""
+        reply = await self._request(p.Whois(nick=nick))
+        assert isinstance(reply, p.WhoisReply)
+        return reply
+
+    async def change_nick(self, nick: str) -> None:
+        """Change your nickname."""
+        await self._request(p.Nick(nick=nick))
+        self._nick = nick
+
+    async def ping(self) -> float:
+        """Round-trip time to the server in seconds."""
+        start = anyio.current_time()
+        await self._request(p.Ping(token="rtt"))
+        return anyio.current_time() - start

@@ -1,0 +1,379 @@
+"""The sans-IO routing core: frames in, deliveries and close actions out.
+
+Feed it connection lifecycle calls (:meth:`Router.connected`,
+:meth:`Router.disconnected`), decoded frames (:meth:`Router.handle`) and decoding
+failures (:meth:`Router.protocol_error`); each returns an :class:`~server.routing.Output`
+for the I/O shell. The router never opens a payload or key bundle, stamps ``sender`` and
+``ts`` on every relayed message itself, and takes its clock as a parameter so timed
+rules are testable without sleeping.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+from collections.abc import Callable
+from typing import Any
+
+from justirc_sdk.protocol import (
+    PROTOCOL_VERSION,
+    ErrorCode,
+    FetchKeys,
+    Frame,
+    Hello,
+    Keys,
+    Nick,
+    NickChanged,
+    Ping,
+    Pong,
+    PrivMsg,
+    ProtocolError,
+    PublishKeys,
+    Quit,
+    Register,
+    Registered,
+    UserOffline,
+    UserOnline,
+    Welcome,
+    Whois,
+    WhoisReply,
+    encode_dict,
+    is_reserved_nick,
+)
+from justirc_sdk.protocol.limits import MAX_LIST
+
+from .channel_commands import ChannelCommands
+from .channels import ChannelRegistry
+from .config import ServerConfig
+from .presence import LocalPresence, Presence
+from .routing import Client, Outbox, Output, Refusal
+
+__all__ = ["Handler", "Router"]
+
+_log = logging.getLogger(__name__)
+
+Handler = Callable[[int, Any], None]
+"""A command handler: ``(connection id, frame)``; raises :class:`Refusal` to refuse."""
+
+_BEFORE_HELLO = frozenset({"hello", "ping", "pong", "quit"})
+_BEFORE_REGISTER = _BEFORE_HELLO | {"register"}
+_SERVER_ONLY = frozenset(
+    {
+        "welcome",
+        "registered",
+        "nick_changed",
+        "bye",
+        "ok",
+        "error",
+        "user_online",
+        "user_offline",
+        "keys",
+        "whois_reply",
+        "joined",
+        "member_joined",
+        "member_left",
+        "channel_list",
+        "names_reply",
+        "topic_changed",
+        "kicked",
+        "banned",
+        "unbanned",
+        "ban_list",
+        "invited",
+        "mode_changed",
+        "role_changed",
+        "logged_in",
+    }
+)
+
+
+class Router:
+    """All routing state of one server: connections, nicks, channels, keys."""
+
+    def __init__(
+        self,
+        config: ServerConfig | None = None,
+        *,
+        registry: ChannelRegistry | None = None,
+        presence: Presence | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.config = config or ServerConfig()
+        self.registry = registry or ChannelRegistry()
+        self.presence: Presence = presence or LocalPresence()
+        self.clock = clock
+        self.clients: dict[int, Client] = {}
+        self.out = Outbox()
+        self.channels = ChannelCommands(
+            presence=self.presence,
+            registry=self.registry,
+            clients=self.clients,
+            outbox=self.out,
+            clock=clock,
+        )
+        self._pre_register = set(_BEFORE_REGISTER)
+        c = self.channels
+        self._handlers: dict[str, Handler] = {
+            "hello": self._hello,
+            "register": self._register,
+            "nick": self._nick,
+            "ping": self._ping,
+            "pong": self._pong,
+            "quit": self._quit,
+            "publish_keys": self._publish_keys,
+            "fetch_keys": self._fetch_keys,
+            "whois": self._whois,
+            "privmsg": self._privmsg,
+            "chanmsg": c.chanmsg,
+            "join": c.join,
+            "part": c.part,
+            "list": c.list,
+            "names": c.names,
+            "topic": c.topic,
+            "kick": c.kick,
+            "ban": c.ban,
+            "unban": c.unban,
+            "bans": c.bans,
+            "invite": c.invite,
+            "mode": c.mode,
+            "role": c.role,
+            "transfer": c.transfer,
+        }
+
+    # -- extension hook -----------------------------------------------------------------
+
+    def add_handler(self, frame_type: str, handler: Handler, *, before_register: bool) -> None:
+        """Install the handler of a frame type (accounts plug in here later)."""
+        self._handlers[frame_type] = handler
+        if before_register:
+            self._pre_register.add(frame_type)
+
+    # -- lifecycle ----------------------------------------------------------------------
+
+    def connected(self, conn: int) -> Output:
+        """A new connection *conn* was accepted."""
+        now = self.clock()
+        self.clients[conn] = Client(conn=conn, connected_at=now, last_active=now)
+        return self.out.take()
+
+    def disconnected(self, conn: int, reason: str | None = None) -> Output:
+        """*conn* is gone: leave its channels and tell others it went offline."""
+        client = self.clients.pop(conn, None)
+        if client is None:
+            return self.out.take()
+        if client.nick is not None:
+            why = client.quit_reason or reason
+            self.channels.disconnect(conn, why)
+            self.presence.release(conn)
+            offline = UserOffline(nick=client.nick, reason=why)
+            self.out.broadcast(self.presence.registered(), offline)
+        for key in client.invited_to:
+            channel = self.registry.get(key)
+            if channel is not None:
+                channel.invites.discard(conn)
+        return self.out.take()
+
+    def shutdown(self, reason: str = "server shutting down") -> Output:
+        """Say ``bye`` (``shutting_down``) to every connection."""
+        for conn, client in self.clients.items():
+            if not client.closing:
+                client.closing = True
+                self.out.close(conn, reason, ErrorCode.SHUTTING_DOWN)
+        return self.out.take()
+
+    def close(self, conn: int, reason: str, code: ErrorCode) -> Output:
+        """Close *conn* for a reason found by the shell (timeout, slow consumer)."""
+        client = self.clients.get(conn)
+        if client is not None and not client.closing:
+            client.closing = True
+            client.quit_reason = client.quit_reason or reason
+            self.out.close(conn, reason, code)
+        return self.out.take()
+
+    # -- input --------------------------------------------------------------------------
+
+    def handle(self, conn: int, frame: Frame) -> Output:
+        """Apply one decoded frame from *conn*."""
+        client = self.clients.get(conn)
+        if client is None or client.closing:
+            return self.out.take()
+        kind = frame.type
+        if not client.hello and kind not in _BEFORE_HELLO:
+            self._count_error(client)
+            self.out.error(conn, ErrorCode.NOT_REGISTERED, "say hello first", frame.id, kind)
+            return self.out.take()
+        if client.nick is None and kind not in self._pre_register:
+            self._count_error(client)
+            message = "register a nick first"
+            self.out.error(conn, ErrorCode.NOT_REGISTERED, message, frame.id, kind)
+            return self.out.take()
+        handler = self._handlers.get(kind)
+        try:
+            if handler is None:
+                self._unhandled(client, frame)
+            else:
+                handler(conn, frame)
+        except Refusal as refusal:
+            _log.debug("conn %d: %s refused: %s", conn, kind, refusal.code.value)
+            self.out.error(conn, refusal.code, refusal.message, frame.id, kind)
+        return self.out.take()
+
+    def protocol_error(self, conn: int, exc: ProtocolError) -> Output:
+        """A line from *conn* could not be decoded: answer it and count it."""
+        client = self.clients.get(conn)
+        if client is None or client.closing:
+            return self.out.take()
+        _log.debug("conn %d: bad frame: %s", conn, exc.code.value)
+        self.out.error(conn, exc.code, exc.message, exc.request_id, exc.frame_type)
+        self._count_error(client)
+        return self.out.take()
+
+    def _count_error(self, client: Client) -> None:
+        now = self.clock()
+        errors = client.errors
+        errors.append(now)
+        while errors and errors[0] <= now - self.config.error_window:
+            errors.popleft()
+        if len(errors) > self.config.max_errors:
+            _log.info("conn %d: disconnected after %d protocol errors", client.conn, len(errors))
+            client.closing = True
+            client.quit_reason = "too many protocol errors"
+            self.out.close(client.conn, "too many protocol errors", ErrorCode.RATE_LIMITED)
+
+    def _unhandled(self, client: Client, frame: Frame) -> None:
+        if frame.type in _SERVER_ONLY:
+            self._count_error(client)
+            raise Refusal(ErrorCode.UNKNOWN_TYPE, f"{frame.type!r} is sent by servers, not clients")
+        raise Refusal(ErrorCode.FORBIDDEN, f"{frame.type!r} is not enabled on this server")
+
+    # -- connection and users -----------------------------------------------------------
+
+    def _hello(self, conn: int, frame: Hello) -> None:
+        client = self.clients[conn]
+        if client.hello:
+            raise Refusal(ErrorCode.BAD_FRAME, "hello was already received")
+        if frame.version != PROTOCOL_VERSION:
+            self.out.error(
+                conn,
+                ErrorCode.UNSUPPORTED_VERSION,
+                f"this server speaks protocol version {PROTOCOL_VERSION}, not {frame.version}",
+                frame.id,
+                "hello",
+            )
+            client.closing = True
+            self.out.close(conn, "unsupported protocol version", ErrorCode.UNSUPPORTED_VERSION)
+            return
+        client.hello = True
+        self.out.frame(
+            conn,
+            Welcome(
+                id=frame.id,
+                version=PROTOCOL_VERSION,
+                server=self.config.server_name,
+                max_frame=self.config.max_frame,
+                motd=self.config.motd,
+            ),
+        )
+
+    def _check_nick(self, nick: str) -> None:
+        if is_reserved_nick(nick):
+            raise Refusal(ErrorCode.NICK_RESERVED, f"{nick!r} is reserved")
+
+    def _register(self, conn: int, frame: Register) -> None:
+        client = self.clients[conn]
+        if client.nick is not None:
+            raise Refusal(ErrorCode.ALREADY_REGISTERED, f"you are already {client.nick}")
+        self._check_nick(frame.nick)
+        if not self.presence.claim_nick(conn, frame.nick):
+            raise Refusal(ErrorCode.NICK_IN_USE, f"{frame.nick} is taken")
+        others = list(self.presence.registered())
+        client.nick = frame.nick
+        client.last_active = self.clock()
+        users = tuple(self.presence.online()[:MAX_LIST])
+        self.out.frame(
+            conn, Registered(id=frame.id, nick=frame.nick, users=users, account=client.account)
+        )
+        self.out.broadcast([c for c in others if c != conn], UserOnline(nick=frame.nick))
+
+    def _nick(self, conn: int, frame: Nick) -> None:
+        client = self.clients[conn]
+        old = client.nick
+        assert old is not None
+        if frame.nick == old:
+            self.out.ok(conn, frame.id)
+            return
+        self._check_nick(frame.nick)
+        if not self.presence.claim_nick(conn, frame.nick):
+            raise Refusal(ErrorCode.NICK_IN_USE, f"{frame.nick} is taken")
+        client.nick = frame.nick
+        changed = NickChanged(old=old, new=frame.nick)
+        self.out.broadcast(self.presence.registered(), changed, conn, frame.id)
+
+    def _ping(self, conn: int, frame: Ping) -> None:
+        self.out.frame(conn, Pong(id=frame.id, token=frame.token))
+
+    def _pong(self, conn: int, frame: Pong) -> None:
+        """Liveness is tracked by the shell on any received byte; nothing to do."""
+
+    def _quit(self, conn: int, frame: Quit) -> None:
+        client = self.clients[conn]
+        client.quit_reason = frame.reason or "quit"
+        client.closing = True
+        self.out.close(conn, "goodbye")
+
+    # -- keys ---------------------------------------------------------------------------
+
+    def _publish_keys(self, conn: int, frame: PublishKeys) -> None:
+        client = self.clients[conn]
+        client.bundle = frame.bundle
+        client.key_id = hashlib.sha256(frame.bundle.encode("utf-8")).hexdigest()
+        self.out.ok(conn, frame.id)
+
+    def _target(self, nick: str) -> Client:
+        target = self.presence.lookup(nick)
+        if target is None:
+            raise Refusal(ErrorCode.NO_SUCH_NICK, f"{nick} is not online")
+        return self.clients[target]
+
+    def _fetch_keys(self, conn: int, frame: FetchKeys) -> None:
+        target = self._target(frame.nick)
+        assert target.nick is not None
+        if target.bundle is None:
+            raise Refusal(ErrorCode.NO_KEYS, f"{target.nick} has not published keys")
+        self.out.frame(conn, Keys(id=frame.id, nick=target.nick, bundle=target.bundle))
+
+    def _whois(self, conn: int, frame: Whois) -> None:
+        target = self._target(frame.nick)
+        assert target.nick is not None
+        reply = WhoisReply(
+            id=frame.id,
+            nick=target.nick,
+            online=True,
+            account=target.account,
+            channels=self.channels.visible_channels(conn, target.conn),
+            idle=max(0.0, self.clock() - target.last_active),
+        )
+        self.out.frame(conn, reply)
+
+    # -- private messages ---------------------------------------------------------------
+
+    def _privmsg(self, conn: int, frame: PrivMsg) -> None:
+        target = self.presence.lookup(frame.to)
+        if target is None:
+            raise Refusal(ErrorCode.NO_SUCH_NICK, f"{frame.to} is not online")
+        client = self.clients[conn]
+        now = self.clock()
+        client.last_active = now
+        data = encode_dict(
+            {
+                "type": "privmsg",
+                "to": self.clients[target].nick,
+                "payload": frame.payload,
+                "kind": frame.kind,
+                "sender": client.nick,
+                "ts": now,
+            }
+        )
+        self.out.send((target,), data)
+        self.out.ok(conn, frame.id)

@@ -1,0 +1,157 @@
+"""Building blocks shared by the sans-IO router: per-connection state and the outbox.
+
+The router never writes to sockets. Each call collects :class:`Delivery` items (target
+connection ids plus bytes encoded exactly once) and :class:`Close` actions in an
+:class:`Outbox`; the I/O shell carries them out.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections import deque
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from justirc_sdk.protocol import Error as ErrorFrame
+from justirc_sdk.protocol import ErrorCode, Frame, encode
+from justirc_sdk.protocol import Ok as OkFrame
+
+__all__ = ["Client", "Close", "Delivery", "Outbox", "Output", "Refusal"]
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """The same encoded bytes for every connection in ``targets``."""
+
+    targets: Sequence[int]
+    data: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class Close:
+    """Tell ``conn`` ``bye`` (with ``code`` and ``reason``) and close it."""
+
+    conn: int
+    reason: str
+    code: str | None = None
+
+
+@dataclass(slots=True)
+class Output:
+    """Everything one router call asks the I/O shell to do, in order."""
+
+    deliveries: list[Delivery] = field(default_factory=list)
+    closes: list[Close] = field(default_factory=list)
+
+    def frames_for(self, conn: int) -> list[bytes]:
+        """Bytes delivered to *conn*, in order (a convenience for tests)."""
+        return [d.data for d in self.deliveries if conn in d.targets]
+
+
+class Refusal(Exception):
+    """Raised inside a command handler to refuse it with an ``error`` frame."""
+
+    def __init__(self, code: ErrorCode, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+@dataclass(slots=True, eq=False)
+class Client:
+    """What the router knows about one connection."""
+
+    conn: int
+    connected_at: float
+    hello: bool = False
+    nick: str | None = None
+    account: str | None = None
+    bundle: str | None = None
+    key_id: str | None = None
+    """SHA-256 hex of the published bundle: the guest's stable identity."""
+    last_active: float = 0.0
+    closing: bool = False
+    quit_reason: str | None = None
+    errors: deque[float] = field(default_factory=deque)
+    invited_to: set[str] = field(default_factory=set)
+
+    def identities(self) -> tuple[str, ...]:
+        """Stable identities, strongest first (account, published key, nick)."""
+        ids: list[str] = []
+        if self.account is not None:
+            ids.append(f"account:{self.account.lower()}")
+        if self.key_id is not None:
+            ids.append(f"key:{self.key_id}")
+        if self.nick is not None:
+            ids.append(f"nick:{self.nick.lower()}")
+        return tuple(ids)
+
+    def primary_identity(self) -> str:
+        """The identity roles and ownership are recorded under."""
+        return self.identities()[0]
+
+
+class Outbox:
+    """Collects deliveries and closes; :meth:`take` hands them to the shell."""
+
+    __slots__ = ("_out",)
+
+    def __init__(self) -> None:
+        self._out = Output()
+
+    def take(self) -> Output:
+        """Return everything collected so far and start afresh."""
+        out, self._out = self._out, Output()
+        return out
+
+    def send(self, targets: Sequence[int], data: bytes) -> None:
+        """Deliver already-encoded *data* to *targets*."""
+        if targets:
+            self._out.deliveries.append(Delivery(targets, data))
+
+    def frame(self, conn: int, frame: Frame) -> None:
+        """Encode *frame* and deliver it to one connection."""
+        self._out.deliveries.append(Delivery((conn,), encode(frame)))
+
+    def ok(self, conn: int, rid: str | None) -> None:
+        """Acknowledge a request that carried an id (frames without id get no ``ok``)."""
+        if rid is not None:
+            self.frame(conn, OkFrame(id=rid))
+
+    def error(
+        self, conn: int, code: ErrorCode, message: str, rid: str | None, ref: str | None
+    ) -> None:
+        """Refuse a frame with a typed ``error``."""
+        self.frame(
+            conn, ErrorFrame(id=rid, code=code.value, message=message[:500], ref=ref and ref[:40])
+        )
+
+    def broadcast(
+        self,
+        targets: Iterable[int],
+        frame: Frame,
+        requester: int | None = None,
+        rid: str | None = None,
+    ) -> None:
+        """Send *frame* to *targets*, encoded once; the requester's copy carries its id.
+
+        When the requester is not among the targets and sent an id, it gets ``ok``.
+        """
+        group = list(targets)
+        if requester is None or rid is None:
+            self.send(group, encode(frame))
+        elif requester in group:
+            self.send([c for c in group if c != requester], encode(frame))
+            self.frame(requester, with_id(frame, rid))
+        else:
+            self.send(group, encode(frame))
+            self.ok(requester, rid)
+
+    def close(self, conn: int, reason: str, code: ErrorCode | None = None) -> None:
+        """Ask the shell to say ``bye`` and close *conn*."""
+        self._out.closes.append(Close(conn, reason, None if code is None else code.value))
+
+
+def with_id(frame: Frame, rid: str | None) -> Frame:
+    """A copy of *frame* carrying the request id *rid*."""
+    return frame if rid is None else dataclasses.replace(frame, id=rid)
