@@ -27,6 +27,8 @@ class Inbound:
     body: bytes | None
     notice: tuple[str, int] | None = None
     """``(peer or channel, epoch)`` when the payload rotated keys."""
+    unlocked: str | None = None
+    """The channel (key form) whose sender key this payload delivered."""
 
 
 class E2E:
@@ -34,6 +36,7 @@ class E2E:
 
     def __init__(self, engine: CryptoEngine) -> None:
         self.engine = engine
+        self._saved_at = 0.0
 
     @classmethod
     def open(
@@ -75,7 +78,16 @@ class E2E:
 
     def knows(self, nick: str) -> bool:
         """True when a key for *nick* is pinned."""
-        return self.engine.trust_state(nick) is not None
+        return self.engine.knows(nick)
+
+    def maybe_save(self, now: float) -> None:
+        """Persist receive-side state at most once a second (sends persist themselves)."""
+        if self.engine.dirty and now - self._saved_at >= 1.0:
+            self._saved_at = now
+            try:
+                self.engine.save()
+            except CryptoError:
+                _log.exception("could not save the keystore")
 
     def add_bundle(self, nick: str, bundle: str) -> tuple[str, str] | None:
         """Pin or check a fetched bundle; ``(old, new)`` fingerprints when the key changed."""
@@ -126,7 +138,7 @@ class E2E:
                 reason = control.reason if control is not None else "unknown"
                 _log.info("ignored key message from %s: %s", sender, reason)
                 return Inbound(None)
-            return Inbound(None)
+            return Inbound(None, unlocked=control.channel)
         if _is_rekey(received.data):
             epoch = self.engine.session_epoch(sender) or 0
             return Inbound(None, (sender, epoch))

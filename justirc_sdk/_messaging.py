@@ -22,7 +22,7 @@ from . import events as ev
 from . import protocol as p
 from ._e2e import Inbound
 from .crypto import AttachmentDecryptor, AttachmentDescriptor, encrypt_attachment
-from .crypto.errors import CryptoError, KeyChangedError
+from .crypto.errors import CryptoError, KeyChangedError, MissingKeysError
 from .errors import ImageError, JustIRCError, MessageTooLarge, NoKeys, NotInChannel
 from .images import ImageInput, ProgressCallback, check_image, prepare_image
 
@@ -37,6 +37,7 @@ _CHUNK = 32 * 1024
 _MAX_TRANSFERS_PER_SENDER = 4
 _TRANSFER_TIMEOUT = 300.0
 _MAX_HELD = 50
+_KEY_WAIT = 30.0
 
 
 @dataclass
@@ -79,6 +80,27 @@ class Messaging:
         self._transfers: dict[tuple[str, bytes], _Transfer] = {}
         self._bundle_locks: dict[str, anyio.Lock] = {}
         self._held: dict[str, list[p.PrivMsg | p.ChanMsg]] = {}
+        self._waiting: dict[tuple[str, str], list[tuple[float, p.PrivMsg | p.ChanMsg]]] = {}
+
+    def _hold_for_keys(self, sender: str, channel: str, frame: p.PrivMsg | p.ChanMsg) -> bool:
+        waiting = self._waiting.setdefault((p.nick_key(sender), p.channel_key(channel)), [])
+        if len(waiting) >= _MAX_HELD:
+            return False
+        waiting.append((time.monotonic(), frame))
+        return True
+
+    def _expire_waiting(self) -> list[ev.Event]:
+        """Give up on channel messages whose key never came."""
+        out: list[ev.Event] = []
+        deadline = time.monotonic() - _KEY_WAIT
+        for key, waiting in list(self._waiting.items()):
+            while waiting and waiting[0][0] < deadline:
+                frame = waiting.pop(0)[1]
+                reason = "no key from the sender arrived for this channel message"
+                out.append(ev.DecryptionFailed(frame.sender or key[0], key[1], reason))
+            if not waiting:
+                del self._waiting[key]
+        return out
 
     def release_held(self, nick: str) -> list[p.PrivMsg | p.ChanMsg]:
         """Messages held back by a key change of *nick*, to process again after acceptance."""
@@ -273,19 +295,18 @@ class Messaging:
             if len(held) < _MAX_HELD:
                 held.append(frame)  # shown once the user accepts the new key
             return [ev.KeyChanged(sender, old, new)]
+        except MissingKeysError as exc:
+            if channel is not None and self._hold_for_keys(sender, channel, frame):
+                return self._expire_waiting()  # its key distribution may still be on its way
+            return [ev.DecryptionFailed(sender, channel, str(exc))]
         except CryptoError as exc:
-            if isinstance(exc, _missing_keys()) and channel is None:
-                # a first message whose session we cannot start: fetch their bundle and retry
-                try:
-                    await self.ensure_peer(sender, refresh=True)
-                    inbound = self._e2e.open_private(sender, frame.payload)
-                except (CryptoError, JustIRCError) as retry_exc:
-                    return [ev.DecryptionFailed(sender, channel, str(retry_exc))]
-            else:
-                return [ev.DecryptionFailed(sender, channel, str(exc))]
-        out: list[ev.Event] = []
+            return [ev.DecryptionFailed(sender, channel, str(exc))]
+        out: list[ev.Event] = self._expire_waiting()
         if inbound.notice is not None:
             out.append(ev.KeysRotated(inbound.notice[0], inbound.notice[1], sender))
+        if inbound.unlocked is not None:
+            for waiting in self._waiting.pop((p.nick_key(sender), inbound.unlocked), []):
+                out.extend(await self.receive(waiting[1]))
         if inbound.body is None:
             return out
         out.extend(self._interpret(sender, channel, inbound.body, ts))
@@ -382,7 +403,3 @@ class Messaging:
         ]
 
 
-def _missing_keys() -> type[CryptoError]:
-    from .crypto.errors import MissingKeysError
-
-    return MissingKeysError

@@ -11,15 +11,14 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import inspect
 import itertools
 import logging
 import random
 import ssl
-from collections.abc import Awaitable, Callable, Generator
+from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Generic, TypeVar
+from typing import Any, TypeVar
 
 import anyio
 
@@ -29,7 +28,7 @@ from ._detached import DetachedTask
 from ._e2e import E2E
 from ._messaging import Messaging
 from ._state import ClientState
-from ._subscribers import EventStream, Subscriber
+from ._subscribers import EventHub, EventStream, EventWaiter, Handler
 from ._transport import Transport
 from .channel import Channel
 from .errors import (
@@ -47,41 +46,20 @@ __all__ = ["EventWaiter", "Session"]
 
 _log = logging.getLogger(__name__)
 E = TypeVar("E", bound=ev.Event)
-Handler = Callable[[Any], Awaitable[None] | None]
 
 _CLIENT_NAME = "justirc-sdk/0.1"
 
 
-class EventWaiter(Generic[E]):
-    """What :meth:`Session.wait_for` returns: await it (once) for the event."""
-
-    def __init__(
-        self, session: Session, sub: Subscriber, event_type: type[E], timeout: float | None
-    ) -> None:
-        self._session = session
-        self._sub = sub
-        self._event_type = event_type
-        self._timeout = timeout
-
-    def __await__(self) -> Generator[Any, None, E]:
-        return self._wait().__await__()
-
-    def cancel(self) -> None:
-        """Stop waiting without awaiting (frees the buffer)."""
-        self._session._unsubscribe(self._sub)
-
-    async def _wait(self) -> E:
-        try:
-            with anyio.move_on_after(self._timeout):
-                while True:
-                    event = await self._sub.get()
-                    if event is None:
-                        raise NotConnected("the session closed while waiting for an event")
-                    if isinstance(event, self._event_type):
-                        return event
-        finally:
-            self._session._unsubscribe(self._sub)
-        raise RequestTimeout(f"no {self._event_type.__name__} event within {self._timeout} s")
+_PURE_REPLIES = (
+    p.Ok,
+    p.Error,
+    p.Pong,
+    p.Keys,
+    p.WhoisReply,
+    p.ChannelList,
+    p.BanList,
+    p.LoggedIn,
+)
 
 
 class _Pending:
@@ -134,9 +112,7 @@ class Session:
         self._transport: Transport | None = None
         self._ids = itertools.count(1)
         self._pending: dict[str, _Pending] = {}
-        self._subscribers: list[Subscriber] = []
-        self._handlers: list[tuple[type[ev.Event], Handler]] = []
-        self._handler_sub: Subscriber | None = None
+        self._hub = EventHub(event_buffer, f"justirc-handlers-{nick}")
         self._runner: DetachedTask | None = None
         self._closing = False
         self._closed = anyio.Event()
@@ -145,6 +121,7 @@ class Session:
         self.server_name: str | None = None
         self.max_frame = p.DEFAULT_MAX_FRAME
         self.token: str | None = None
+        self._account: str | None = None
 
     # -- lifecycle --------------------------------------------------------------------
 
@@ -218,8 +195,7 @@ class Session:
                 await self._runner.wait()
         self._fail_pending(NotConnected("the session was closed"))
         self.crypto.close()
-        for sub in list(self._subscribers):
-            sub.close()
+        self._hub.close()
         self._closed.set()
 
     @property
@@ -264,13 +240,20 @@ class Session:
             self.server_name = welcome.server
             self.max_frame = welcome.max_frame
             transport.set_max_frame(max(welcome.max_frame, p.DEFAULT_MAX_FRAME) * 2)
-            if self._password is not None:
+            if self.token is not None or self._password is not None:
+                # a reconnect prefers the session token: the password need not be kept
                 await transport.send(
-                    p.Login(id="login", account=self._nick, password=self._password)
+                    p.Login(
+                        id="login",
+                        account=self._account or self._nick,
+                        password=None if self.token else self._password,
+                        token=self.token,
+                    )
                 )
                 logged = await self._handshake_reply(transport, p.LoggedIn)
                 assert isinstance(logged, p.LoggedIn)
                 self.token = logged.token
+                self._account = logged.account
             await transport.send(p.Register(id="register", nick=self._nick))
             registered = await self._handshake_reply(transport, p.Registered)
             self.state.handle(registered)
@@ -321,8 +304,7 @@ class Session:
                 self._emit(ev.Disconnected(reason, will_reconnect=self.reconnect))
                 if not self.reconnect:
                     self._closing = True
-                    for sub in list(self._subscribers):
-                        sub.close()
+                    self._hub.close()
                     self._closed.set()
                     return
                 attempts = 0
@@ -389,10 +371,18 @@ class Session:
         self._emit(ev.Reconnected(attempts))
 
     def _route_reply(self, frame: p.Frame) -> bool:
-        """Resolve a pending request with its reply; True when the frame was one."""
-        if frame.id is None:
+        """Resolve a pending request with a pure reply; True when the frame was one.
+
+        A reply that also changes state (``joined``, ``kicked``, ``topic_changed`` ...)
+        goes through the processor first, so the caller's state is up to date when
+        its request returns.
+        """
+        if frame.id is None or not isinstance(frame, _PURE_REPLIES):
             return False
-        pending = self._pending.get(frame.id)
+        return self._resolve(frame)
+
+    def _resolve(self, frame: p.Frame) -> bool:
+        pending = self._pending.get(frame.id) if frame.id is not None else None
         if pending is None:
             return False
         if isinstance(frame, p.Error):
@@ -400,8 +390,7 @@ class Session:
         else:
             pending.frame = frame
         pending.done.set()
-        # replies that also change state (joined, names_reply, ...) are processed too
-        return isinstance(frame, p.Ok | p.Error | p.Keys | p.WhoisReply | p.ChannelList)
+        return True
 
     def _fail_pending(self, error: JustIRCError) -> None:
         for pending in self._pending.values():
@@ -416,11 +405,14 @@ class Session:
                 await self._process(frame)
             except Exception:
                 _log.exception("failed to process a %s frame", frame.type)
+            if frame.id is not None:
+                self._resolve(frame)
 
     async def _process(self, frame: p.Frame) -> None:
         if isinstance(frame, p.PrivMsg | p.ChanMsg):
             for event in await self._messaging.receive(frame):
                 self._emit(event)
+            self.crypto.maybe_save(anyio.current_time())
             return
         if isinstance(frame, p.Error):
             self._emit(ev.ErrorReceived(frame.code, frame.message))
@@ -478,19 +470,7 @@ class Session:
     # -- events -----------------------------------------------------------------------
 
     def _emit(self, event: ev.Event) -> None:
-        for sub in self._subscribers:
-            sub.put(event)
-
-    def _subscribe(self, accept: Callable[[ev.Event], bool] | None = None) -> Subscriber:
-        sub = Subscriber(self.event_buffer, accept)
-        if self._closing and self._closed.is_set():
-            sub.close()
-        self._subscribers.append(sub)
-        return sub
-
-    def _unsubscribe(self, sub: Subscriber) -> None:
-        if sub in self._subscribers:
-            self._subscribers.remove(sub)
+        self._hub.emit(event)
 
     def events(self) -> EventStream:
         """Every event from now on, through this iterator's own bounded buffer.
@@ -500,7 +480,7 @@ class Session:
         for it are dropped and it yields one :class:`~justirc_sdk.events.EventsDropped`
         with their number. The iteration ends when the session closes.
         """
-        return EventStream(self._subscribe(), self._unsubscribe)
+        return self._hub.stream()
 
     def wait_for(
         self,
@@ -520,11 +500,7 @@ class Session:
 
         Raises :class:`RequestTimeout` (a :class:`TimeoutError`) after *timeout* seconds.
         """
-
-        def accept(event: ev.Event) -> bool:
-            return isinstance(event, event_type) and (check is None or check(event))
-
-        return EventWaiter(self, self._subscribe(accept), event_type, timeout)
+        return self._hub.waiter(event_type, check, timeout)
 
     def on(self, event_type: type[E]) -> Callable[[Handler], Handler]:
         """Decorator: call the function for every event of *event_type*.
@@ -533,34 +509,7 @@ class Session:
         raises is logged with its traceback and reported as a
         :class:`~justirc_sdk.events.HandlerFailed` event; it stays registered.
         """
-
-        def register(fn: Handler) -> Handler:
-            self._handlers.append((event_type, fn))
-            if self._handler_sub is None:
-                self._handler_sub = self._subscribe(
-                    lambda e: not isinstance(e, ev.HandlerFailed | ev.EventsDropped)
-                )
-                task = DetachedTask(self._handler_loop, f"justirc-handlers-{self._nick}")
-                task.start()
-            return fn
-
-        return register
-
-    async def _handler_loop(self) -> None:
-        sub = self._handler_sub
-        assert sub is not None
-        while (event := await sub.get()) is not None:
-            for event_type, fn in list(self._handlers):
-                if not isinstance(event, event_type):
-                    continue
-                try:
-                    result = fn(event)
-                    if inspect.isawaitable(result):
-                        await result
-                except Exception as exc:
-                    name = getattr(fn, "__qualname__", repr(fn))
-                    _log.exception("handler %s failed on %r", name, event)
-                    self._emit(ev.HandlerFailed(name, event, exc))
+        return self._hub.on(event_type)
 
     # -- private conversations --------------------------------------------------------
 
@@ -623,9 +572,6 @@ class Session:
         reply = await self._request(p.Join(channel=channel, password=password))
         assert isinstance(reply, p.Joined)
         state = self.state.channel(reply.channel)
-        if state is None:  # the processor has not caught up with the reply yet
-            self.state.handle(reply)
-            state = self.state.channel(reply.channel)
         assert state is not None
         state.password = password
         return Channel(self, reply.channel)
@@ -653,6 +599,53 @@ class Session:
         """Change your nickname."""
         await self._request(p.Nick(nick=nick))
         self._nick = nick
+
+    # -- accounts ---------------------------------------------------------------------
+
+    @property
+    def account(self) -> str | None:
+        """The account you are logged in to, or ``None`` as a guest."""
+        return self._account
+
+    async def create_account(self, password: str) -> None:
+        """Create an account named after your nick, and log in to it.
+
+        The account protects your nick and carries channel ownership and roles.
+        """
+        reply = await self._request(p.CreateAccount(password=password))
+        self._logged_in(reply)
+
+    async def login(self, password: str, account: str | None = None) -> None:
+        """Log in to an account (by default the one named after your nick)."""
+        reply = await self._request(p.Login(account=account or self.nick, password=password))
+        self._logged_in(reply)
+
+    def _logged_in(self, reply: p.Frame) -> None:
+        if isinstance(reply, p.LoggedIn):
+            self.token = reply.token
+            self._account = reply.account
+            self.state.account = reply.account
+
+    async def logout(self) -> None:
+        """Log out; the session token is revoked and reconnects stay guests."""
+        await self._request(p.Logout())
+        self.token = None
+        self._account = None
+        self._password = None
+        self.state.account = None
+
+    async def change_password(self, old: str, new: str) -> None:
+        """Change your account password (every other session token is revoked)."""
+        reply = await self._request(p.Passwd(old=old, new=new))
+        self._password = None
+        self._logged_in(reply)
+
+    async def delete_account(self, password: str) -> None:
+        """Delete your account; your nick is no longer protected."""
+        await self._request(p.DeleteAccount(password=password))
+        self.token = None
+        self._account = None
+        self._password = None
 
     async def ping(self) -> float:
         """Round-trip time to the server in seconds."""

@@ -280,6 +280,36 @@ class Session:
         """Change your nickname."""
         self._call(self._inner.change_nick, nick)
 
+    @property
+    def account(self) -> str | None:
+        """The account you are logged in to."""
+        return self._inner.account
+
+    def create_account(self, password: str) -> None:
+        """Create an account named after your nick and log in."""
+        self._call(self._inner.create_account, password)
+
+    def login(self, password: str, account: str | None = None) -> None:
+        """Log in to an account."""
+        self._call(self._inner.login, password, account)
+
+    def logout(self) -> None:
+        """Log out."""
+        self._call(self._inner.logout)
+
+    def change_password(self, old: str, new: str) -> None:
+        """Change your account password."""
+        self._call(self._inner.change_password, old, new)
+
+    def delete_account(self, password: str) -> None:
+        """Delete your account."""
+        self._call(self._inner.delete_account, password)
+
+    def ping(self) -> float:
+        """Round-trip time to the server in seconds."""
+        result: float = self._call(self._inner.ping)
+        return result
+
     def wait_for(
         self,
         event_type: type[E],

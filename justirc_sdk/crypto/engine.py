@@ -222,6 +222,10 @@ class CryptoEngine:
         self._commit()
         return result
 
+    def knows(self, nick: str) -> bool:
+        """True when a bundle for *nick* is pinned."""
+        return self._trust.get(nick) is not None
+
     def trust_state(self, nick: str) -> TrustState | None:
         return self._trust.state(nick)
 
@@ -350,7 +354,10 @@ class CryptoEngine:
             self._commit()
             raise KeyChangedError(
                 f"{sender!r} now uses a different identity key; call accept_key_change("
-                f"{sender!r}) and then retry this payload"
+                f"{sender!r}) and then retry this payload",
+                nick=sender,
+                old_fingerprint=fingerprint(pinned.identity),
+                new_fingerprint=fingerprint(bundle.identity),
             )
         result = self._trust.add(peer, bundle)
         if result.status == "new":

@@ -111,12 +111,17 @@ class TrustStore:
             )
         if pin.pending is not None:
             raise KeyChangedError(
-                f"{nick!r} has a new identity key: call accept_key_change({nick!r}) first"
+                f"{nick!r} has a new identity key: call accept_key_change({nick!r}) first",
+                nick=nick,
+                old_fingerprint=fingerprint(pin.bundle.identity),
+                new_fingerprint=fingerprint(pin.pending.identity),
             )
         if pin.needs_reverify:
             raise KeyChangedError(
                 f"{nick!r} was verified and their key changed: compare safety numbers and "
-                f"call verify({nick!r}, number) before sending"
+                f"call verify({nick!r}, number) before sending",
+                nick=nick,
+                new_fingerprint=fingerprint(pin.bundle.identity),
             )
         return pin.bundle
 

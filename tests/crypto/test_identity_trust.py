@@ -85,7 +85,8 @@ def test_tofu_then_verify_and_mismatch(make: Make) -> None:
     with pytest.raises(SafetyNumberMismatchError):
         a.verify("bob", "12345 " * 12)
     assert a.trust_state("bob") is TrustState.UNVERIFIED
-    a.verify("bob", b.safety_number("alice") if b.add_bundle("alice", a.bundle()) else "")
+    b.add_bundle("alice", a.bundle())
+    a.verify("bob", b.safety_number("alice"))
     assert a.trust_state("bob") is TrustState.VERIFIED
 
 
@@ -129,8 +130,10 @@ def test_handshake_from_a_changed_key_raises_then_retry_after_accept(make: Make)
     new_bob.add_bundle("alice", a.bundle())
     payload = new_bob.encrypt_private("alice", b"it's me, new phone")
     before_sessions = snapshot(a)
-    with pytest.raises(KeyChangedError):
+    with pytest.raises(KeyChangedError) as exc:
         a.decrypt_private("bob", payload)
+    assert exc.value.old_fingerprint == b.fingerprint()
+    assert exc.value.new_fingerprint == new_bob.fingerprint()
     assert a.trust_state("bob") is TrustState.CHANGED
     assert a.peer_fingerprint("bob") == new_bob.fingerprint()  # the pending key is shown
     assert before_sessions != snapshot(a)  # only the pending pin was recorded
