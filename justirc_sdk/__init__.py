@@ -17,8 +17,19 @@ See ``docs/API.md``.
 from __future__ import annotations
 
 from . import events, protocol
+from ._messaging import MAX_TEXT_BYTES
+from ._subscribers import EventStream
 from .channel import Channel
 from .errors import JustIRCError
 from .session import EventWaiter, Session
 
-__all__ = ["Channel", "EventWaiter", "JustIRCError", "Session", "events", "protocol"]
+__all__ = [
+    "MAX_TEXT_BYTES",
+    "Channel",
+    "EventStream",
+    "EventWaiter",
+    "JustIRCError",
+    "Session",
+    "events",
+    "protocol",
+]

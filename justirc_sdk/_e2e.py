@@ -192,8 +192,13 @@ class E2E:
         """We are out: forget the channel's keys."""
         self.engine.left_channel(channel)
 
-    def nick_changed(self, old: str, new: str) -> None:
-        """Pinned keys stay with the old nick; a renamed peer is fetched again on use."""
+    def renamed(self, nick: str) -> str:
+        """Our nick changed; returns the new bundle to publish."""
+        return self.engine.rename(nick)
+
+    def peer_renamed(self, old: str, new: str) -> None:
+        """A peer changed nick: keys are pinned per nick, so the new nick starts fresh."""
+        self.engine.peer_renamed(old, new)
 
 
 _REKEY = json.dumps({"t": "rekey"}).encode()

@@ -268,8 +268,8 @@ class Messaging:
             self._e2e.member_joined(event.channel, event.nick)
         elif isinstance(event, ev.ChannelJoined):
             self._e2e.joined_channel(event.channel, list(event.members))
-        elif isinstance(event, ev.NickChanged):
-            self._e2e.nick_changed(event.old, event.new)
+        elif isinstance(event, ev.NickChanged) and not self._session.state.is_me(event.new):
+            self._e2e.peer_renamed(event.old, event.new)
 
     # -- receiving --------------------------------------------------------------------
 
@@ -401,5 +401,3 @@ class Messaging:
                 verified=transfer.verified,
             )
         ]
-
-

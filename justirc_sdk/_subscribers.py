@@ -18,7 +18,7 @@ from typing import Any, Generic, TypeVar
 
 import anyio
 
-from ._detached import DetachedTask
+from .background import DetachedTask
 from .errors import NotConnected, RequestTimeout
 from .events import Event, EventsDropped, HandlerFailed
 

@@ -24,12 +24,12 @@ import anyio
 
 from . import events as ev
 from . import protocol as p
-from ._detached import DetachedTask
 from ._e2e import E2E
 from ._messaging import Messaging
 from ._state import ClientState
 from ._subscribers import EventHub, EventStream, EventWaiter, Handler
 from ._transport import Transport
+from .background import DetachedTask
 from .channel import Channel
 from .errors import (
     ConnectError,
@@ -543,6 +543,17 @@ class Session:
         """Your own identity fingerprint, in digit groups."""
         return self.crypto.fingerprint
 
+    async def fetch_keys(self, nick: str) -> str:
+        """Fetch, check and pin *nick*'s key bundle now; returns their fingerprint.
+
+        Useful to compare safety numbers before the first message. A different key
+        than the pinned one is reported as a :class:`~justirc_sdk.events.KeyChanged`.
+        """
+        await self._messaging.ensure_peer(nick, refresh=True)
+        fingerprint = self.crypto.peer_fingerprint(nick)
+        assert fingerprint is not None
+        return fingerprint
+
     def fingerprint_of(self, nick: str) -> str | None:
         """The pinned fingerprint of *nick*, or ``None`` if you never saw their key."""
         return self.crypto.peer_fingerprint(nick)
@@ -596,9 +607,14 @@ class Session:
         return reply
 
     async def change_nick(self, nick: str) -> None:
-        """Change your nickname."""
+        """Change your nickname.
+
+        Your identity key stays the same, but keys are bound to nicks: contacts see
+        your new nick as a new contact (same fingerprint) and channel keys rotate.
+        """
         await self._request(p.Nick(nick=nick))
-        self._nick = nick
+        self._nick = self.state.nick
+        await self._request(p.PublishKeys(bundle=self.crypto.renamed(self.state.nick)))
 
     # -- accounts ---------------------------------------------------------------------
 

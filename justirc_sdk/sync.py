@@ -248,6 +248,11 @@ class Session:
         """Rotate keys with a user or for a channel."""
         self._call(self._inner.rotate_keys, target)
 
+    def fetch_keys(self, nick: str) -> str:
+        """Fetch and pin *nick*'s keys now; returns their fingerprint."""
+        result: str = self._call(self._inner.fetch_keys, nick)
+        return result
+
     def safety_number(self, nick: str) -> str:
         """The safety number shared with *nick*."""
         result: str = self._call(self._inner.safety_number, nick)

@@ -184,6 +184,31 @@ class CryptoEngine:
             self._bundle_cache = self._id.bundle().encode()
         return self._bundle_cache
 
+    def rename(self, nick: str) -> str:
+        """Our nick changed: bind the identity to *nick* and return the bundle to publish.
+
+        Nicks are bound into bundles and into every message's associated data, so
+        pairwise sessions start over (fresh handshakes on the next send) and every
+        channel chain moves to a new epoch. Contacts pin the new nick on first use.
+        """
+        self._id.nick = nick
+        self._me = nick_key(nick)
+        self._bundle_cache = None
+        self._peers.clear()
+        for t in self._channels.values():
+            t.members.discard(self._me)
+            t.rotate = True
+        self._need_commit = True
+        self._commit()
+        return self.bundle()
+
+    def peer_renamed(self, old: str, new: str) -> None:
+        """Another user changed nick: treat it as leaving and joining under the new name."""
+        for ck, t in self._channels.items():
+            if nick_key(old) in t.members:
+                self.member_left(ck, old)
+                self.member_joined(ck, new)
+
     def rotate_prekey(self) -> str:
         """Make a new signed prekey; returns the new bundle to publish."""
         self._id.rotate_prekey()

@@ -294,3 +294,40 @@ async def test_handler_exceptions_are_reported_not_swallowed(connect: Connect) -
     await alice.send("bob", "again")
     await failed  # the handler stays registered
     assert seen == ["trigger", "again"]
+
+
+async def test_nick_change_keeps_private_and_channel_chat_working(connect: Connect) -> None:
+    alice, bob, carol, room = await _three_in(connect, "#nicks")
+    got = message_from(alice, "bob")
+    await bob.send("alice", "before")
+    await got
+    renamed = alice.wait_for(events.NickChanged, timeout=10)
+    await bob.change_nick("robert")
+    assert (await renamed).new == "robert"
+    assert bob.nick == "robert"
+    assert "robert" in room.members
+    got = message_from(alice, "robert")
+    await bob.send("alice", "new name, same me")
+    assert (await got).text == "new name, same me"
+    assert alice.fingerprint_of("robert") == bob.fingerprint
+    got = message_from(bob, "alice")
+    await alice.send("robert", "hi robert")
+    assert (await got).text == "hi robert"
+    at_alice, at_carol = (
+        message_from(alice, "robert", "#nicks"),
+        message_from(carol, "robert", "#nicks"),
+    )
+    await bob.channel("#nicks").send("channel as robert")
+    assert (await at_alice).text == "channel as robert"
+    assert (await at_carol).text == "channel as robert"
+    at_bob = message_from(bob, "alice", "#nicks")
+    await room.send("to robert in channel")
+    assert (await at_bob).text == "to robert in channel"
+
+
+async def test_fetch_keys_before_the_first_message(connect: Connect) -> None:
+    alice, bob = await connect("alice"), await connect("bob")
+    assert alice.fingerprint_of("bob") is None
+    assert await alice.fetch_keys("bob") == bob.fingerprint
+    await bob.fetch_keys("alice")
+    assert alice.safety_number("bob") == bob.safety_number("alice")

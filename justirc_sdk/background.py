@@ -1,4 +1,4 @@
-"""A background task owned by an object rather than by a task group.
+"""A background task owned by an object rather than by a task group (public helper).
 
 ``await Session.connect(...)`` must return a live session whose reader keeps running
 after the call returns (a notebook cell ends, the session lives on). anyio has no

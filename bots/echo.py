@@ -1,0 +1,58 @@
+"""The echo bot: repeats what it hears and describes the images it is sent.
+
+Run it with ``python -m bots.echo --host 127.0.0.1 --port 6667 --channel #lobby``;
+``--help`` lists every option.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from justirc_sdk import events
+
+from .bot import Bot
+from .context import Context
+
+__all__ = ["format_size", "main", "make_bot"]
+
+
+def format_size(size: int) -> str:
+    """``812 B``, ``1.2 KB``, ``3.4 MB`` (binary multiples)."""
+    if size < 1024:
+        return f"{size} B"
+    if size < 1024 * 1024:
+        return f"{size / 1024:.1f} KB"
+    return f"{size / (1024 * 1024):.1f} MB"
+
+
+def make_bot(nick: str = "echo", channels: Sequence[str] = ("#lobby",), **options: Any) -> Bot:
+    """An echo bot (not yet connected); *options* go to :class:`~bots.Bot`."""
+    bot = Bot(
+        nick,
+        channels=channels,
+        description="Echo bot: repeats channel and private messages, describes images.",
+        **options,
+    )
+
+    @bot.on_message(lambda message: True)
+    async def echo(ctx: Context, message: object) -> None:
+        event = ctx.event
+        action = isinstance(event, events.Message) and event.action
+        await ctx.reply(ctx.text, action=action)
+
+    @bot.on(events.ImageMessage)
+    async def describe(ctx: Context, image: events.ImageMessage) -> None:
+        size = format_size(len(image.data))
+        await ctx.reply(f"got {image.filename}: {image.width}x{image.height}, {size}")
+
+    return bot
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """``python -m bots.echo``."""
+    make_bot().run(argv)
+
+
+if __name__ == "__main__":
+    main()
