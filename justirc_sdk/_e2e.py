@@ -114,6 +114,10 @@ class E2E:
         """Accept *nick*'s new identity key."""
         self.engine.accept_key_change(nick)
 
+    def reject_key_change(self, nick: str) -> None:
+        """Discard *nick*'s pending new identity key."""
+        self.engine.reject_key_change(nick)
+
     def trust_state(self, nick: str) -> str | None:
         """Trust state name of *nick*."""
         state = self.engine.trust_state(nick)
@@ -158,6 +162,10 @@ class E2E:
         for nick in dist.blocked:
             _log.info("not handing the %s key to %s: key changed or unverified", channel, nick)
         return list(dist.payloads)
+
+    def resend_channel_key(self, channel: str, nick: str) -> str | None:
+        """The payload re-handing our channel key to a member who lost it, if entitled."""
+        return self.engine.resend_channel_key(channel, nick)
 
     def seal_channel(self, channel: str, body: bytes) -> str:
         """Encrypt once for the whole channel (after :meth:`channel_distributions`)."""

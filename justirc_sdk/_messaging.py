@@ -38,6 +38,8 @@ _MAX_TRANSFERS_PER_SENDER = 4
 _TRANSFER_TIMEOUT = 300.0
 _MAX_HELD = 50
 _KEY_WAIT = 30.0
+_ASK_INTERVAL = 10.0
+_KEY_REQUEST_PREFIX = b'{"t":"key_request"'
 
 
 @dataclass
@@ -81,6 +83,7 @@ class Messaging:
         self._bundle_locks: dict[str, anyio.Lock] = {}
         self._held: dict[str, list[p.PrivMsg | p.ChanMsg]] = {}
         self._waiting: dict[tuple[str, str], list[tuple[float, p.PrivMsg | p.ChanMsg]]] = {}
+        self._asked: dict[tuple[str, str], float] = {}
 
     def _hold_for_keys(self, sender: str, channel: str, frame: p.PrivMsg | p.ChanMsg) -> bool:
         waiting = self._waiting.setdefault((p.nick_key(sender), p.channel_key(channel)), [])
@@ -88,6 +91,36 @@ class Messaging:
             return False
         waiting.append((time.monotonic(), frame))
         return True
+
+    async def _ask_for_key(self, sender: str, channel: str) -> None:
+        """Ask *sender* to hand us their channel key again (it was lost or is late)."""
+        key = (p.nick_key(sender), p.channel_key(channel))
+        now = time.monotonic()
+        if now - self._asked.get(key, -_ASK_INTERVAL) < _ASK_INTERVAL:
+            return
+        self._asked[key] = now
+        try:
+            payload = await self._seal_private(sender, _body("key_request", channel=channel))
+            await self._send_private_payload(sender, payload, "ctl")
+        except JustIRCError as exc:
+            _log.info("could not ask %s for the %s key: %s", sender, channel, exc)
+
+    async def _answer_key_request(self, sender: str, body: bytes) -> None:
+        try:
+            channel = json.loads(body)["channel"]
+            payload = self._e2e.resend_channel_key(str(channel), sender)
+        except (ValueError, KeyError, TypeError, CryptoError) as exc:
+            _log.info("ignored a bad key request from %s: %s", sender, exc)
+            return
+        if payload is None:
+            _log.info(
+                "%s asked for the %s key but is not a member we hand keys to", sender, channel
+            )
+            return
+        try:
+            await self._send_private_payload(sender, payload, "ctl")
+        except JustIRCError as exc:
+            _log.info("could not resend the %s key to %s: %s", channel, sender, exc)
 
     def _expire_waiting(self) -> list[ev.Event]:
         """Give up on channel messages whose key never came."""
@@ -297,7 +330,8 @@ class Messaging:
             return [ev.KeyChanged(sender, old, new)]
         except MissingKeysError as exc:
             if channel is not None and self._hold_for_keys(sender, channel, frame):
-                return self._expire_waiting()  # its key distribution may still be on its way
+                await self._ask_for_key(sender, channel)
+                return self._expire_waiting()
             return [ev.DecryptionFailed(sender, channel, str(exc))]
         except CryptoError as exc:
             return [ev.DecryptionFailed(sender, channel, str(exc))]
@@ -308,6 +342,9 @@ class Messaging:
             for waiting in self._waiting.pop((p.nick_key(sender), inbound.unlocked), []):
                 out.extend(await self.receive(waiting[1]))
         if inbound.body is None:
+            return out
+        if inbound.body.startswith(_KEY_REQUEST_PREFIX):
+            await self._answer_key_request(sender, inbound.body)
             return out
         out.extend(self._interpret(sender, channel, inbound.body, ts))
         return out

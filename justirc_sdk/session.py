@@ -572,6 +572,12 @@ class Session:
         for frame in self._messaging.release_held(nick):
             self._inbound_send.send_nowait(frame)
 
+    def reject_key_change(self, nick: str) -> None:
+        """Refuse *nick*'s new key (you believe it is forged): the pinned key stays,
+        and the messages held back under the new key are discarded unread."""
+        self.crypto.reject_key_change(nick)
+        self._messaging.release_held(nick)
+
     def trust_state(self, nick: str) -> str | None:
         """``"unverified"``, ``"verified"``, ``"changed"``, or ``None`` if unknown."""
         return self.crypto.trust_state(nick)

@@ -266,6 +266,10 @@ class Session:
         """Accept *nick*'s new key."""
         self._call(self._inner.accept_key_change, nick)
 
+    def reject_key_change(self, nick: str) -> None:
+        """Refuse *nick*'s new key; the pinned one stays."""
+        self._call(self._inner.reject_key_change, nick)
+
     def trust_state(self, nick: str) -> str | None:
         """Trust state of *nick*."""
         result: str | None = self._call(self._inner.trust_state, nick)

@@ -273,6 +273,13 @@ class CryptoEngine:
         self._commit()
         return state
 
+    def reject_key_change(self, nick: str) -> TrustState:
+        """Refuse a pending key change: keep talking to the pinned key."""
+        state = self._trust.reject_change(nick)
+        self._need_commit = True
+        self._commit()
+        return state
+
     def _identity_replaced(self, peer: str) -> None:
         self._peers.pop(peer, None)
         for t in self._channels.values():
@@ -491,11 +498,36 @@ class CryptoEngine:
             else:
                 sessions.append((m, self._sendable_session(m)))
                 own.distributed.add(m)
+                own.handed[m] = skdm
         t.undistributed = False
         self._dirty = True
         self._commit()  # one save for every new session / reservation, before anything leaves
         payloads = [(m, b64e(s.encrypt(KIND_CONTROL, skdm, self._me, m))) for m, s in sessions]
         return Distribution(ck, own.epoch, rotated, payloads, missing, blocked)
+
+    def resend_channel_key(self, channel: str, nick: str) -> str | None:
+        """A member says our key for *channel* never reached them: the payload to resend.
+
+        They get exactly the distribution they were handed before (same chain position),
+        so nothing earlier becomes readable; ``None`` when *nick* is not a member we
+        would hand keys to.
+        """
+        ck, peer = channel_key(channel), nick_key(nick)
+        t = self._channels.get(ck)
+        if t is None or t.own is None or peer not in t.members:
+            return None
+        state = self._trust.state(peer)
+        if state is None or state is TrustState.CHANGED:
+            return None
+        if self._cfg.require_verified and state is not TrustState.VERIFIED:
+            return None
+        own = t.own
+        skdm = own.handed.get(peer) or own.distribution(ck).to_bytes()
+        own.handed[peer] = skdm
+        own.distributed.add(peer)
+        payload = self._send_private(peer, KIND_CONTROL, skdm)
+        self._commit()
+        return payload
 
     def encrypt_channel(self, channel: str, plaintext: bytes) -> str:
         """Encrypt once for the whole channel; raises ``RekeyRequiredError`` when

@@ -124,6 +124,9 @@ class OwnChain:
     reserved: int = 0
     distributed: set[str] = field(default_factory=set)
     """Members (nick keys) this epoch's key was handed to."""
+    handed: dict[str, bytes] = field(default_factory=dict)
+    """The exact distribution each member was handed (in memory only), so a member whose
+    copy was lost can be handed the same one again, from the same chain position."""
 
     @classmethod
     def fresh(cls, epoch: int, now: float) -> OwnChain:

@@ -146,6 +146,14 @@ class TrustStore:
             pin.verified, pin.needs_reverify = False, True
         return pin.state
 
+    def reject_change(self, nick: str) -> TrustState:
+        """Discard a pending key (e.g. a forged one): the pinned key and its state stay."""
+        pin = self._pins.get(nick_key(nick))
+        if pin is None or pin.pending is None:
+            raise UntrustedKeyError(f"no pending key change for {nick!r}")
+        pin.pending = None
+        return pin.state
+
     def verify(self, nick: str, own_identity: bytes, number: str) -> None:
         """Mark verified if *number* matches the safety number with the (pending or pinned) key."""
         pin = self._pins.get(nick_key(nick))

@@ -294,3 +294,33 @@ def test_message_before_distribution_is_missing_keys_and_retry_works(
         b.decrypt_channel("#room", "alice", p)
     b.handle_control("alice", dist.payloads[0][1])
     assert b.decrypt_channel("#room", "alice", p) == b"early bird"
+
+
+def test_a_lost_distribution_is_resent_from_the_same_chain_position(trio: Trio, make: Make) -> None:
+    a, b, c = trio
+    lost = a.channel_prepare_send("#room", ["bob", "carol"])
+    for peer, payload in lost.payloads:
+        if peer == "carol":
+            assert c.handle_control("alice", payload).accepted  # bob's copy is lost
+    first = a.encrypt_channel("#room", b"first")
+    second = a.encrypt_channel("#room", b"second")
+    with pytest.raises(MissingKeysError):
+        b.decrypt_channel("#room", "alice", first)
+    again = a.resend_channel_key("#room", "bob")
+    assert again is not None
+    assert b.handle_control("alice", again).accepted
+    assert b.decrypt_channel("#room", "alice", first) == b"first"
+    assert b.decrypt_channel("#room", "alice", second) == b"second"
+    # carol already has it: a resend to her is a harmless duplicate
+    dup = a.resend_channel_key("#room", "carol")
+    assert dup is not None
+    assert not c.handle_control("alice", dup).accepted
+
+
+def test_key_resend_is_refused_to_non_members(trio: Trio, make: Make) -> None:
+    a, _b, _c = trio
+    eve = make("eve")
+    a.channel_prepare_send("#room", ["bob"])
+    assert a.resend_channel_key("#room", "carol") is None  # not a member
+    assert a.resend_channel_key("#room", eve.nick) is None  # unknown, not a member
+    assert a.resend_channel_key("#other", "bob") is None  # no such channel of ours

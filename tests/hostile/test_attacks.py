@@ -287,12 +287,6 @@ async def test_channel_message_overtaking_its_key_waits_for_it(
     assert not [e for e in seen if isinstance(e, events.DecryptionFailed)]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: a lost sender-key distribution is never re-sent; the member cannot read the "
-    "sender's channel messages until the next rotation (justirc_sdk/_messaging.py "
-    "_prepare_channel trusts own.distributed; no re-request on MissingKeysError)",
-)
 async def test_channel_recovers_after_a_lost_key_distribution(
     connect: Connect, relay: Relay
 ) -> None:

@@ -331,3 +331,31 @@ async def test_fetch_keys_before_the_first_message(connect: Connect) -> None:
     assert await alice.fetch_keys("bob") == bob.fingerprint
     await bob.fetch_keys("alice")
     assert alice.safety_number("bob") == bob.safety_number("alice")
+
+
+async def test_rejecting_a_key_change_keeps_the_pinned_key(connect: Connect) -> None:
+    alice, bob = await connect("alice"), await connect("bob")
+    got = message_from(bob, "alice")
+    await alice.send("bob", "hi")
+    await got
+    alice.verify("bob", bob.safety_number("alice"))
+    pinned = alice.fingerprint_of("bob")
+    gone = alice.wait_for(events.UserOffline, check=lambda e: e.nick == "bob", timeout=10)
+    await bob.close()
+    await gone
+    impostor = await connect("bob")
+    changed = alice.wait_for(events.KeyChanged, timeout=10)
+    await impostor.send("alice", "trust me")
+    await changed
+    assert alice.trust_state("bob") == "changed"
+    stream = alice.events()
+    alice.reject_key_change("bob")
+    assert alice.trust_state("bob") == "verified"
+    assert alice.fingerprint_of("bob") == pinned
+    await impostor.send("alice", "really, trust me")  # a new handshake: a new key change
+    async with stream:
+        async for event in stream:
+            assert not isinstance(event, events.Message), "a held message was shown"
+            if isinstance(event, events.KeyChanged):
+                break
+    assert alice.trust_state("bob") == "changed"
