@@ -512,10 +512,11 @@ async def chat(
     (``password``, ``tls_fingerprint``, ``keystore``, ``passphrase``, ...).
     """
     session = await Session.connect(host, port, nick=nick, **options)
+    panel = ChatPanel(session, owns_session=True)  # listening before the joins: nothing missed
     try:
         for name in channels:
             await session.join(name)
     except BaseException:
-        await session.close()
+        await panel.aclose()
         raise
-    return ChatPanel(session, owns_session=True)
+    return panel
