@@ -245,7 +245,7 @@ class ChannelCommands:
                 "ts": self.clock(),
             }
         )
-        self.out.send([c for c in members if c != conn], data)
+        self.out.send([c for c in members if c != conn], data, "chanmsg")
         self.out.ok(conn, frame.id)
 
     def topic(self, conn: int, frame: Topic) -> None:

@@ -31,8 +31,14 @@ __all__ = ["EmbeddedServer", "new_event_loop", "run_server"]
 _log = logging.getLogger(__name__)
 
 
-def new_event_loop() -> asyncio.AbstractEventLoop:
-    """A fresh event loop: uvloop's when it is installed, asyncio's otherwise."""
+def new_event_loop(prefer_uvloop: bool = True) -> asyncio.AbstractEventLoop:
+    """A fresh event loop: uvloop's when installed and *prefer_uvloop*, asyncio's otherwise.
+
+    TLS servers pass ``prefer_uvloop=False``: with the stdlib loop the IP filter and connection
+    gate run before the TLS handshake reads a byte (see :mod:`server.listener`).
+    """
+    if not prefer_uvloop:
+        return asyncio.new_event_loop()
     try:
         import uvloop  # type: ignore[import-not-found,unused-ignore]
     except ImportError:
@@ -102,6 +108,10 @@ class EmbeddedServer:
         self._server: JustIRCServer | None = None
         self._error: BaseException | None = None
         self._lock = threading.Lock()
+        self.tls_fingerprint: str | None = None
+        """SHA-256 hex of the self-signed certificate (``tls_self_signed=True``)."""
+        self.metrics_address: tuple[str, int] | None = None
+        """``(host, port)`` of ``/metrics`` (``metrics_enabled=True``, port 0 picks one)."""
 
     @property
     def address(self) -> tuple[str, int]:
@@ -188,7 +198,7 @@ class EmbeddedServer:
         self.stop()
 
     def _run(self, ready: threading.Event) -> None:
-        loop = new_event_loop()
+        loop = new_event_loop(prefer_uvloop=not self.config.tls_enabled)
         self._loop = loop
         try:
             loop.run_until_complete(self._main(ready))
@@ -209,6 +219,8 @@ class EmbeddedServer:
         def on_ready(server: JustIRCServer) -> None:
             self._server = server
             self.port = server.port
+            self.tls_fingerprint = server.tls_fingerprint
+            self.metrics_address = server.metrics_address
             ready.set()
 
         await run_server(

@@ -1,10 +1,17 @@
-"""The asyncio I/O shell: accepts TCP connections, feeds the router, writes its output.
+"""The asyncio I/O shell: admits connections, speaks TLS, feeds the router, writes its output.
 
 Uses ``asyncio.Protocol`` directly (no stream objects) because fan-out is the hot path:
 bytes from the router are queued per connection and flushed once per loop turn with a
 single ``transport.write``. The transport's write buffer is the bounded outbound queue:
 a connection whose unsent bytes exceed ``max_outbound`` gets ``bye`` (``slow_consumer``)
 and is closed, while everyone else carries on.
+
+Admission happens in ``connection_made`` before a byte is read: the IP filter, then the
+per-address connection gate. TLS is started afterwards with ``loop.start_tls`` (so a
+refused address never gets a handshake) under ``handshake_timeout``; ``hello`` must
+follow within ``handshake_timeout`` and a started frame must complete within
+``frame_timeout`` (slowloris). Password hashing runs as router jobs in worker threads;
+a connection with a running job is paused so its frames stay in order.
 """
 
 from __future__ import annotations
@@ -14,18 +21,32 @@ import contextlib
 import itertools
 import logging
 import secrets
+import ssl
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from pathlib import Path
+from typing import Any, cast
 
 from justirc_sdk.protocol import Bye, ErrorCode, FrameDecoder, Ping, ProtocolError, encode
+from justirc_sdk.protocol import Error as ErrorFrame
 
+from .account_commands import AccountCommands
+from .accounts import AccountStore
+from .admin import ChangeLog
 from .channels import ChannelRegistry
 from .config import ServerConfig, is_loopback_host
 from .errors import ConfigError
+from .ipfilter import IPFilter, Mode
+from .lockout import Lockout
+from .metrics import Metrics, NullMetrics, make_metrics
+from .pickup import AdminPickup
+from .protection import argon2_params, gate_config, lockout_policy
+from .ratelimit import ConnectionGate
 from .router import Router
-from .routing import Output
-from .store import Store
+from .routing import Job, Output
+from .store import Store, prepare_data_dir
+from .tls import ensure_self_signed, format_fingerprint, load_server_context
+from .tokens import TokenStore
 
 __all__ = ["JustIRCServer"]
 
@@ -33,67 +54,175 @@ _log = logging.getLogger(__name__)
 
 
 class _Connection(asyncio.Protocol):
-    """One client connection: decode, route, queue, flush."""
+    """One client connection: admit, (TLS), decode, rate-limit, route, queue, flush."""
 
     def __init__(self, server: JustIRCServer, conn: int) -> None:
         self.server = server
         self.conn = conn
         self.decoder = FrameDecoder(server.config.max_frame)
         self.transport: asyncio.Transport | None = None
+        self.addr = ""
         self.pending: list[bytes] = []
         self.queued = False
         self.closing = False
+        self.started = False
+        """Known to the router (after admission and the TLS handshake)."""
+        self.admitted = False
+        """Counted by the connection gate (must be released once)."""
+        self.gone = False
+        self.busy = 0
+        """Jobs (password hashing) running for this connection; frames wait meanwhile."""
         self.last_rx = 0.0
         self.ping_sent: float | None = None
+        self.partial_since: float | None = None
+        self.timer: asyncio.TimerHandle | None = None
 
     # -- asyncio callbacks --------------------------------------------------------------
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
-        self.last_rx = self.server.loop.time()
-        self.server.connections[self.conn] = self
+        server = self.server
+        self.transport = cast(asyncio.Transport, transport)  # uvloop's is not a subclass
         peer = transport.get_extra_info("peername")
-        _log.debug("conn %d: connected from %s", self.conn, peer and peer[0])
-        self.server.apply(self.server.router.connected(self.conn))
+        self.addr = str(peer[0]) if peer else ""
+        if not server.admit(self):
+            return
+        server.connections[self.conn] = self
+        server.metrics.connection_opened()
+        _log.debug("conn %d: connected from %s", self.conn, self.addr)
+        if server.start_tls is not None:
+            # no byte may reach us before start_tls takes over (it resumes reading)
+            self.transport.pause_reading()
+            server.spawn(self._start_tls(server.start_tls))
+        else:
+            self._begin()
+
+    async def _start_tls(self, context: ssl.SSLContext) -> None:
+        server, transport = self.server, self.transport
+        assert transport is not None
+        try:
+            # resumed in the same loop step in which start_tls installs its protocol
+            transport.resume_reading()
+            tls = await server.loop.start_tls(
+                transport,
+                self,
+                context,
+                server_side=True,
+                ssl_handshake_timeout=server.config.handshake_timeout,
+            )
+        except (OSError, ssl.SSLError, asyncio.TimeoutError, ConnectionError) as exc:
+            _log.debug("conn %d: TLS handshake failed: %s", self.conn, type(exc).__name__)
+            transport.abort()
+            self._gone(None)
+            return
+        if tls is None or self.gone:
+            self._gone(None)
+            return
+        self.transport = tls
+        self._begin()
+
+    def _begin(self) -> None:
+        server = self.server
+        self.started = True
+        self.last_rx = server.loop.time()
+        server.apply(server.router.connected(self.conn, self.addr))
+        self._arm(server.config.handshake_timeout)
+        if self.decoder.buffered:
+            self.process()
 
     def data_received(self, data: bytes) -> None:
         if self.closing:
             return
         self.last_rx = self.server.loop.time()
         self.ping_sent = None
-        router = self.server.router
         self.decoder.feed(data)
-        while not self.closing:
+        if self.started:  # TLS data can arrive before start_tls() returns to us
+            self.process()
+
+    def process(self) -> None:
+        """Route every complete frame buffered, unless a job for this connection runs."""
+        server = self.server
+        router = server.router
+        completed = False
+        while not self.closing and not self.busy:
             try:
                 frame = self.decoder.next_frame()
             except ProtocolError as exc:
-                self.server.apply(router.protocol_error(self.conn, exc))
+                completed = True
+                server.apply(router.protocol_error(self.conn, exc))
                 continue
             if frame is None:
                 break
+            completed = True
+            server.metrics.frame_in(frame.type)
             try:
                 out = router.handle(self.conn, frame)
             except Exception:  # a server bug: keep serving everyone else
                 _log.exception("conn %d: internal error handling %s", self.conn, frame.type)
                 out = router.close(self.conn, "internal server error", ErrorCode.INTERNAL)
-            self.server.apply(out)
+            server.apply(out)
+        if not self.decoder.buffered or self.busy:
+            self.partial_since = None
+        elif completed or self.partial_since is None:
+            self.partial_since = server.loop.time()
+            self._arm(server.config.frame_timeout)
 
     def eof_received(self) -> bool | None:
         return None  # close our side too
 
     def connection_lost(self, exc: Exception | None) -> None:
+        self._gone(exc)
+
+    def _gone(self, exc: Exception | None) -> None:
+        if self.gone:
+            return
+        self.gone = True
         self.closing = True
-        self.server.connections.pop(self.conn, None)
+        server = self.server
+        if self.timer is not None:
+            self.timer.cancel()
+        if server.connections.pop(self.conn, None) is not None:
+            server.metrics.connection_closed()
+        if self.admitted:
+            server.gate.close(self.addr)
         _log.debug("conn %d: closed", self.conn)
-        reason = "connection lost" if exc is not None else "connection closed"
-        self.server.apply(self.server.router.disconnected(self.conn, reason))
-        self.server.connection_gone()
+        if self.started:
+            reason = "connection lost" if exc is not None else "connection closed"
+            server.apply(server.router.disconnected(self.conn, reason))
+        server.connection_gone()
+
+    # -- deadlines (slowloris) ----------------------------------------------------------
+
+    def _arm(self, delay: float) -> None:
+        if self.timer is None and not self.closing:
+            self.timer = self.server.loop.call_later(delay, self._deadline)
+
+    def _deadline(self) -> None:
+        self.timer = None
+        if self.closing:
+            return
+        server = self.server
+        config = server.config
+        client = server.router.clients.get(self.conn)
+        now = server.loop.time()
+        if client is not None and not client.hello:
+            _log.info("conn %d: no hello in time, closing", self.conn)
+            reason = f"no hello within {config.handshake_timeout:g} s"
+            server.apply(server.router.close(self.conn, reason, ErrorCode.TIMEOUT))
+            return
+        if self.partial_since is not None and not self.busy:
+            left = self.partial_since + config.frame_timeout - now
+            if left <= 0:
+                _log.info("conn %d: partial frame timed out, closing", self.conn)
+                reason = f"frame not completed within {config.frame_timeout:g} s"
+                server.apply(server.router.close(self.conn, reason, ErrorCode.TIMEOUT))
+                return
+            self._arm(left)
 
     # -- output -------------------------------------------------------------------------
 
     def queue(self, data: bytes) -> None:
         if self.closing:
+            self.server.metrics.queue_drop()
             return
         self.pending.append(data)
         if not self.queued:
@@ -110,8 +239,22 @@ class _Connection(asyncio.Protocol):
         self.transport.write(data)
         if self.transport.get_write_buffer_size() > self.server.config.max_outbound:
             _log.info("conn %d: slow consumer disconnected", self.conn)
+            self.server.metrics.slow_consumer()
             reason = "too slow to keep up; outbound queue full"
             self.server.apply(self.server.router.close(self.conn, reason, ErrorCode.SLOW_CONSUMER))
+
+    def refuse(self, code: ErrorCode, message: str, retry_after: float | None) -> None:
+        """Turn away a connection at accept time (nothing has been read from it)."""
+        transport = self.transport
+        assert transport is not None
+        self.closing = True
+        if self.server.start_tls is None:
+            err = ErrorFrame(code=code.value, message=message, retry_after=retry_after)
+            transport.write(encode(err) + encode(Bye(reason=message[:300], code=code.value)))
+            transport.close()
+            self.server.loop.call_later(self.server.config.close_grace, transport.abort)
+        else:  # no TLS session yet: nothing readable can be said
+            transport.abort()
 
     def say_bye(self, reason: str, code: str | None) -> None:
         """Send what is queued plus ``bye``, close, and abort if draining takes too long."""
@@ -126,29 +269,47 @@ class _Connection(asyncio.Protocol):
 
 
 class JustIRCServer:
-    """One running server: listener, router, store and keepalive, on the current loop."""
+    """One running server: listener, router, store, protection and keepalive, on this loop."""
 
     def __init__(self, config: ServerConfig, *, clock: Callable[[], float] = time.time) -> None:
         config.validate()
-        if not is_loopback_host(config.host) and not config.allow_insecure:
+        if (
+            not is_loopback_host(config.host)
+            and not config.tls_enabled
+            and not config.allow_insecure
+        ):
             raise ConfigError(
                 f"refusing plain TCP on non-loopback host {config.host!r}: anyone on the network "
-                "could read connection metadata; use a loopback host or pass --allow-insecure"
+                "could read connection metadata; use TLS (--tls-cert/--tls-key or "
+                "--tls-self-signed), a loopback host, or pass --allow-insecure"
             )
         self.config = config
         self.clock = clock
         self.connections: dict[int, _Connection] = {}
         self.port = 0
+        self.ssl_context: ssl.SSLContext | None = None
+        self.start_tls: ssl.SSLContext | None = None
+        """Set when TLS starts after admission (stdlib loop); None for plain TCP or uvloop."""
+        self.tls_fingerprint: str | None = None
+        """SHA-256 hex of the self-signed certificate (with ``tls_self_signed``)."""
+        self.metrics: Metrics | NullMetrics = make_metrics(config.metrics_enabled)
+        self.metrics_address: tuple[str, int] | None = None
+        self.gate = ConnectionGate(gate_config(config), clock=clock)
         self._ids = itertools.count(1)
         self._dirty: list[_Connection] = []
         self._flush_scheduled = False
         self._store: Store | None = None
         self._server: asyncio.Server | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
         self._keepalive: asyncio.Task[None] | None = None
+        self._maintenance: asyncio.Task[None] | None = None
         self._all_gone: asyncio.Event | None = None
         self._stopped = False
         self.router: Router
         self.loop: asyncio.AbstractEventLoop
+        self.ip_filter: IPFilter
+        self.accounts: AccountStore
+        self._pickup: AdminPickup
 
     @property
     def data_dir(self) -> Path:
@@ -158,23 +319,84 @@ class JustIRCServer:
     async def start(self) -> None:
         """Open the store and start listening (``port`` 0 picks a free port)."""
         self.loop = asyncio.get_running_loop()
-        self._store = Store.in_data_dir(self.config.data_dir)
+        config = self.config
+        self._store = Store.in_data_dir(config.data_dir)
         try:
-            registry = ChannelRegistry(self._store)
-            self.router = Router(self.config, registry=registry, clock=self.clock)
+            self.ssl_context = self._tls_context()
+            self._wire(self._store)
+            # uvloop starts reading right after connection_made, so start_tls cannot be
+            # used safely there: it gets TLS from create_server (admission after handshake)
+            on_uvloop = type(self.loop).__module__.startswith("uvloop")
+            direct = self.ssl_context if on_uvloop else None
+            self.start_tls = None if on_uvloop else self.ssl_context
             self._server = await self.loop.create_server(
                 lambda: _Connection(self, next(self._ids)),
-                self.config.host,
-                self.config.port,
+                config.host,
+                config.port,
                 reuse_address=True,
+                ssl=direct,
+                ssl_handshake_timeout=config.handshake_timeout if direct else None,
             )
+            if isinstance(self.metrics, Metrics):
+                self.metrics_address = self.metrics.start_http(
+                    config.metrics_host, config.metrics_port
+                )
         except BaseException:
             self._store.close()
+            if isinstance(self.metrics, Metrics):
+                self.metrics.stop_http()
             raise
         sockets = self._server.sockets
-        self.port = sockets[0].getsockname()[1] if sockets else self.config.port
+        self.port = sockets[0].getsockname()[1] if sockets else config.port
         self._keepalive = self.loop.create_task(self._keepalive_loop())
-        _log.info("listening on %s:%d", self.config.host, self.port)
+        self._maintenance = self.loop.create_task(self._maintenance_loop())
+        scheme = "tls" if self.ssl_context is not None else "tcp"
+        _log.info("listening on %s:%d (%s)", config.host, self.port, scheme)
+
+    def _tls_context(self) -> ssl.SSLContext | None:
+        config = self.config
+        if config.tls_self_signed:
+            cert, key, fingerprint = ensure_self_signed(
+                prepare_data_dir(config.data_dir), config.tls_hostnames
+            )
+            self.tls_fingerprint = fingerprint
+            _log.info("TLS certificate SHA-256 fingerprint %s", format_fingerprint(fingerprint))
+            return load_server_context(cert, key)
+        if config.tls_cert:
+            try:
+                return load_server_context(config.tls_cert, config.tls_key)
+            except (OSError, ssl.SSLError) as exc:
+                raise ConfigError(
+                    f"cannot load TLS certificate {config.tls_cert} / key {config.tls_key}: {exc}"
+                ) from None
+        return None
+
+    def _wire(self, store: Store) -> None:
+        config, clock = self.config, self.clock
+        registry = ChannelRegistry(store)
+        self.router = Router(
+            config,
+            registry=registry,
+            clock=clock,
+            metrics=self.metrics,
+            on_abuse=self._offence,
+        )
+        db = store.connection
+        self.accounts = AccountStore(
+            db,
+            params=argon2_params(config),
+            token_ttl=config.token_ttl,
+            lockout=Lockout(lockout_policy(config), clock=clock),
+            clock=clock,
+        )
+        self.accounts.tokens = TokenStore(
+            db, ttl=config.token_ttl, max_per_account=config.max_tokens_per_account, clock=clock
+        )
+        commands = AccountCommands(self.router, self.accounts)
+        commands.install()
+        mode: Mode = "whitelist" if config.ip_filter_mode == "whitelist" else "blacklist"
+        self.ip_filter = IPFilter(db, mode, clock=clock)
+        self._pickup = AdminPickup(self.router, commands, ChangeLog(store, clock), db)
 
     @property
     def store(self) -> Store:
@@ -182,21 +404,88 @@ class JustIRCServer:
         assert self._store is not None, "server not started"
         return self._store
 
+    # -- admission ----------------------------------------------------------------------
+
+    def admit(self, connection: _Connection) -> bool:
+        """IP filter, then the connection gate; refuse before reading a byte."""
+        addr = connection.addr
+        if not self.ip_filter.is_allowed(addr):
+            _log.info("refused a connection from %s: ip filter", addr)
+            self.metrics.connection_refused("ip_filter")
+            connection.refuse(
+                ErrorCode.FORBIDDEN, "connections from your address are not accepted", None
+            )
+            return False
+        refusal = self.gate.try_open(addr)
+        if refusal is not None:
+            _log.info("refused a connection from %s: %s", addr, refusal.category)
+            self.metrics.connection_refused(refusal.category)
+            code = ErrorCode.SERVER_FULL if refusal.category == "server_full" else None
+            message = {
+                "server_full": "the server is full",
+                "banned": "too many connections from your address: temporarily banned",
+                "per_address": "too many connections from your address",
+                "connect_rate": "connecting too fast",
+            }.get(refusal.category, "connection refused")
+            connection.refuse(
+                code or ErrorCode.RATE_LIMITED,
+                f"{message}; retry in {refusal.retry_after:.0f} s",
+                round(refusal.retry_after, 3),
+            )
+            return False
+        connection.admitted = True
+        return True
+
+    def _offence(self, addr: str) -> None:
+        ban = self.gate.offence(addr)
+        if ban:
+            _log.info("temporarily banned %s for %.0f s (rate limit abuse)", addr, ban)
+
     # -- output plumbing ----------------------------------------------------------------
 
     def apply(self, out: Output) -> None:
-        """Carry out a router output: queue deliveries, then perform closes."""
+        """Carry out a router output: queue deliveries, perform closes, start jobs."""
         connections = self.connections
+        metrics = self.metrics
         for delivery in out.deliveries:
             data = delivery.data
             for target in delivery.targets:
                 connection = connections.get(target)
                 if connection is not None:
                     connection.queue(data)
+            metrics.frame_out(delivery.kind or "other", len(delivery.targets))
+            metrics.delivered(len(delivery.targets))
         for close in out.closes:
             connection = connections.get(close.conn)
             if connection is not None:
                 connection.say_bye(close.reason, close.code)
+        for job in out.jobs:
+            connection = connections.get(job.conn)
+            if connection is not None and not connection.closing:
+                connection.busy += 1
+                if connection.transport is not None:
+                    connection.transport.pause_reading()
+                self.spawn(self._run_job(connection, job))
+
+    async def _run_job(self, connection: _Connection, job: Job) -> None:
+        try:
+            out = await job.run()
+        except Exception:  # a server bug: report it to this client only
+            _log.exception("conn %d: internal error in a background job", connection.conn)
+            out = self.router.close(connection.conn, "internal server error", ErrorCode.INTERNAL)
+        finally:
+            connection.busy -= 1
+        self.apply(out)
+        if not connection.busy and not connection.closing:
+            if connection.transport is not None:
+                connection.transport.resume_reading()
+            connection.process()
+
+    def spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+        """Run *coro* as a task the server keeps track of (cancelled at stop)."""
+        task = self.loop.create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     def mark_dirty(self, connection: _Connection) -> None:
         self._dirty.append(connection)
@@ -214,7 +503,7 @@ class JustIRCServer:
         if self._all_gone is not None and not self.connections:
             self._all_gone.set()
 
-    # -- keepalive ----------------------------------------------------------------------
+    # -- periodic work ------------------------------------------------------------------
 
     async def _keepalive_loop(self) -> None:
         interval, timeout = self.config.ping_interval, self.config.ping_timeout
@@ -223,7 +512,7 @@ class JustIRCServer:
             await asyncio.sleep(tick)
             now = self.loop.time()
             for connection in list(self.connections.values()):
-                if connection.closing:
+                if connection.closing or not connection.started:
                     continue
                 if connection.ping_sent is not None:
                     if now - connection.ping_sent >= timeout:
@@ -235,6 +524,33 @@ class JustIRCServer:
                     connection.ping_sent = now
                     connection.queue(encode(Ping(token=secrets.token_hex(4))))
 
+    async def _maintenance_loop(self) -> None:
+        ticks = 0
+        while True:
+            await asyncio.sleep(self.config.poll_interval)
+            ticks += 1
+            try:
+                self.poll_admin()
+                if ticks % 60 == 0:
+                    self.gate.prune()
+                    self.accounts.lockout.prune()
+                    self.accounts.tokens.purge_expired()
+            except Exception:  # keep serving; the next tick retries
+                _log.exception("periodic maintenance failed")
+
+    def poll_admin(self) -> None:
+        """Pick up admin CLI changes now (IP rules, accounts, channels)."""
+        if self.ip_filter.poll():
+            _log.info("ip filter rules reloaded")
+            for connection in list(self.connections.values()):
+                if not connection.closing and not self.ip_filter.is_allowed(connection.addr):
+                    reason = "your address is no longer accepted"
+                    if connection.started:
+                        self.apply(self.router.close(connection.conn, reason, ErrorCode.FORBIDDEN))
+                    elif connection.transport is not None:
+                        connection.transport.abort()
+        self.apply(self._pickup.poll())
+
     # -- shutdown -----------------------------------------------------------------------
 
     async def stop(self, reason: str = "server shutting down") -> None:
@@ -244,10 +560,13 @@ class JustIRCServer:
         self._stopped = True
         if self._server is not None:
             self._server.close()
-        if self._keepalive is not None:
-            self._keepalive.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._keepalive
+        for task in (self._keepalive, self._maintenance, *self._tasks):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
+        if isinstance(self.metrics, Metrics):
+            self.metrics.stop_http()
         if self._server is not None:
             self._all_gone = asyncio.Event()
             self.apply(self.router.shutdown(reason))

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import secrets
 import time
 from collections.abc import Callable
 from typing import Any
@@ -46,7 +47,10 @@ from justirc_sdk.protocol.limits import MAX_LIST
 from .channel_commands import ChannelCommands
 from .channels import ChannelRegistry
 from .config import ServerConfig
+from .metrics import MetricsSink, NullMetrics
 from .presence import LocalPresence, Presence
+from .protection import rate_limit_config
+from .ratelimit import ConnectionLimits
 from .routing import Client, Outbox, Output, Refusal
 
 __all__ = ["Handler", "Router"]
@@ -58,6 +62,13 @@ Handler = Callable[[int, Any], None]
 
 _BEFORE_HELLO = frozenset({"hello", "ping", "pong", "quit"})
 _BEFORE_REGISTER = _BEFORE_HELLO | {"register"}
+_BEFORE_AUTH = _BEFORE_REGISTER | {"login", "create_account", "publish_keys"}
+"""What a client may send before logging in when ``require_authentication`` is on.
+
+``publish_keys`` is included because the SDK publishes keys right after registering;
+it grants nothing (no messages, joins or key fetches) until the client logs in.
+"""
+NickGuard = Callable[[Client, str], None]
 _SERVER_ONLY = frozenset(
     {
         "welcome",
@@ -98,8 +109,16 @@ class Router:
         registry: ChannelRegistry | None = None,
         presence: Presence | None = None,
         clock: Callable[[], float] = time.time,
+        metrics: MetricsSink | None = None,
+        on_abuse: Callable[[str], None] | None = None,
     ) -> None:
         self.config = config or ServerConfig()
+        self.metrics: MetricsSink = metrics or NullMetrics()
+        self.on_abuse = on_abuse
+        """Called with the peer address of a connection closed for rate-limit abuse."""
+        self.nick_guard: NickGuard | None = None
+        """Checks (and may make room for) a nick claim; accounts install one."""
+        self._rate_config = rate_limit_config(self.config)
         self.registry = registry or ChannelRegistry()
         self.presence: Presence = presence or LocalPresence()
         self.clock = clock
@@ -151,10 +170,16 @@ class Router:
 
     # -- lifecycle ----------------------------------------------------------------------
 
-    def connected(self, conn: int) -> Output:
-        """A new connection *conn* was accepted."""
+    def connected(self, conn: int, addr: str = "") -> Output:
+        """A new connection *conn* from peer address *addr* was accepted."""
         now = self.clock()
-        self.clients[conn] = Client(conn=conn, connected_at=now, last_active=now)
+        self.clients[conn] = Client(
+            conn=conn,
+            connected_at=now,
+            last_active=now,
+            addr=addr,
+            limits=ConnectionLimits(self._rate_config, now),
+        )
         return self.out.take()
 
     def disconnected(self, conn: int, reason: str | None = None) -> Output:
@@ -199,6 +224,8 @@ class Router:
         if client is None or client.closing:
             return self.out.take()
         kind = frame.type
+        if client.limits is not None and not self._within_limits(client, frame):
+            return self.out.take()
         if not client.hello and kind not in _BEFORE_HELLO:
             self._count_error(client)
             self.out.error(conn, ErrorCode.NOT_REGISTERED, "say hello first", frame.id, kind)
@@ -208,6 +235,14 @@ class Router:
             message = "register a nick first"
             self.out.error(conn, ErrorCode.NOT_REGISTERED, message, frame.id, kind)
             return self.out.take()
+        if (
+            self.config.require_authentication
+            and client.account is None
+            and kind not in _BEFORE_AUTH
+        ):
+            message = "this server requires an account: log in (or create_account) first"
+            self.out.error(conn, ErrorCode.AUTH_REQUIRED, message, frame.id, kind)
+            return self.out.take()
         handler = self._handlers.get(kind)
         try:
             if handler is None:
@@ -216,8 +251,29 @@ class Router:
                 handler(conn, frame)
         except Refusal as refusal:
             _log.debug("conn %d: %s refused: %s", conn, kind, refusal.code.value)
-            self.out.error(conn, refusal.code, refusal.message, frame.id, kind)
+            self.out.error(conn, refusal.code, refusal.message, frame.id, kind, refusal.retry_after)
         return self.out.take()
+
+    def _within_limits(self, client: Client, frame: Frame) -> bool:
+        """Charge *frame* to its rate-limit bucket; answer ``rate_limited`` if refused."""
+        assert client.limits is not None
+        kind = getattr(frame, "kind", None)
+        size = len(getattr(frame, "payload", "")) if kind == "file" else 0
+        refusal = client.limits.check_frame(frame.type, self.clock(), kind=kind, size=size)
+        if refusal is None:
+            return True
+        self.metrics.rate_limited(refusal.category)
+        wait = refusal.retry_after
+        message = f"too many {refusal.category.replace('_', ' ')}; retry in {wait:.1f} s"
+        self.out.error(client.conn, ErrorCode.RATE_LIMITED, message, frame.id, frame.type, wait)
+        if refusal.abusive:
+            _log.info("conn %d: disconnected for ignoring rate limits", client.conn)
+            client.closing = True
+            client.quit_reason = "rate limit abuse"
+            self.out.close(client.conn, "too many refused requests", ErrorCode.RATE_LIMITED)
+            if self.on_abuse is not None:
+                self.on_abuse(client.addr)
+        return False
 
     def protocol_error(self, conn: int, exc: ProtocolError) -> Output:
         """A line from *conn* could not be decoded: answer it and count it."""
@@ -273,18 +329,37 @@ class Router:
                 server=self.config.server_name,
                 max_frame=self.config.max_frame,
                 motd=self.config.motd,
+                auth_required=self.config.require_authentication,
             ),
         )
 
-    def _check_nick(self, nick: str) -> None:
+    def _check_nick(self, client: Client, nick: str) -> None:
         if is_reserved_nick(nick):
             raise Refusal(ErrorCode.NICK_RESERVED, f"{nick!r} is reserved")
+        if self.nick_guard is not None:
+            self.nick_guard(client, nick)
+
+    def guest_nick(self) -> str:
+        """A free ``Guest<digits>`` nick."""
+        while True:
+            nick = f"Guest{secrets.randbelow(10**6):06d}"
+            if self.presence.lookup(nick) is None:
+                return nick
+
+    def rename(self, conn: int, new: str) -> None:
+        """Force *conn* onto nick *new* (free), telling everyone with ``nick_changed``."""
+        client = self.clients[conn]
+        old = client.nick
+        if old is None or not self.presence.claim_nick(conn, new):
+            return
+        client.nick = new
+        self.out.broadcast(self.presence.registered(), NickChanged(old=old, new=new))
 
     def _register(self, conn: int, frame: Register) -> None:
         client = self.clients[conn]
         if client.nick is not None:
             raise Refusal(ErrorCode.ALREADY_REGISTERED, f"you are already {client.nick}")
-        self._check_nick(frame.nick)
+        self._check_nick(client, frame.nick)
         if not self.presence.claim_nick(conn, frame.nick):
             raise Refusal(ErrorCode.NICK_IN_USE, f"{frame.nick} is taken")
         others = list(self.presence.registered())
@@ -303,7 +378,7 @@ class Router:
         if frame.nick == old:
             self.out.ok(conn, frame.id)
             return
-        self._check_nick(frame.nick)
+        self._check_nick(client, frame.nick)
         if not self.presence.claim_nick(conn, frame.nick):
             raise Refusal(ErrorCode.NICK_IN_USE, f"{frame.nick} is taken")
         client.nick = frame.nick
@@ -375,5 +450,5 @@ class Router:
                 "ts": now,
             }
         )
-        self.out.send((target,), data)
+        self.out.send((target,), data, "privmsg")
         self.out.ok(conn, frame.id)

@@ -9,14 +9,18 @@ from __future__ import annotations
 
 import dataclasses
 from collections import deque
-from collections.abc import Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from justirc_sdk.protocol import Error as ErrorFrame
 from justirc_sdk.protocol import ErrorCode, Frame, encode
 from justirc_sdk.protocol import Ok as OkFrame
 
-__all__ = ["Client", "Close", "Delivery", "Outbox", "Output", "Refusal"]
+if TYPE_CHECKING:
+    from .ratelimit import ConnectionLimits
+
+__all__ = ["Client", "Close", "Delivery", "Job", "Outbox", "Output", "Refusal"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,6 +29,8 @@ class Delivery:
 
     targets: Sequence[int]
     data: bytes
+    kind: str = ""
+    """The frame type (for metrics); empty when unknown."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,12 +42,25 @@ class Close:
     code: str | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class Job:
+    """Slow work for *conn* (password hashing) the shell runs off the routing path.
+
+    While a job runs the shell reads no further frames from *conn*, so frames stay in
+    order; ``run()`` returns the router output to apply when it is done.
+    """
+
+    conn: int
+    run: Callable[[], Awaitable[Output]]
+
+
 @dataclass(slots=True)
 class Output:
     """Everything one router call asks the I/O shell to do, in order."""
 
     deliveries: list[Delivery] = field(default_factory=list)
     closes: list[Close] = field(default_factory=list)
+    jobs: list[Job] = field(default_factory=list)
 
     def frames_for(self, conn: int) -> list[bytes]:
         """Bytes delivered to *conn*, in order (a convenience for tests)."""
@@ -51,10 +70,11 @@ class Output:
 class Refusal(Exception):
     """Raised inside a command handler to refuse it with an ``error`` frame."""
 
-    def __init__(self, code: ErrorCode, message: str) -> None:
+    def __init__(self, code: ErrorCode, message: str, retry_after: float | None = None) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
+        self.retry_after = retry_after
 
 
 @dataclass(slots=True, eq=False)
@@ -63,9 +83,13 @@ class Client:
 
     conn: int
     connected_at: float
+    addr: str = ""
+    """The peer address (for lockout accounting; never logged with payloads)."""
     hello: bool = False
     nick: str | None = None
     account: str | None = None
+    token: str | None = field(default=None, repr=False)
+    """This connection's session token (memory only, to revoke it at logout)."""
     bundle: str | None = None
     key_id: str | None = None
     """SHA-256 hex of the published bundle: the guest's stable identity."""
@@ -74,6 +98,7 @@ class Client:
     quit_reason: str | None = None
     errors: deque[float] = field(default_factory=deque)
     invited_to: set[str] = field(default_factory=set)
+    limits: ConnectionLimits | None = None
 
     def identities(self) -> tuple[str, ...]:
         """Stable identities, strongest first (account, published key, nick)."""
@@ -104,14 +129,18 @@ class Outbox:
         out, self._out = self._out, Output()
         return out
 
-    def send(self, targets: Sequence[int], data: bytes) -> None:
-        """Deliver already-encoded *data* to *targets*."""
+    def send(self, targets: Sequence[int], data: bytes, kind: str = "") -> None:
+        """Deliver already-encoded *data* (a frame of type *kind*) to *targets*."""
         if targets:
-            self._out.deliveries.append(Delivery(targets, data))
+            self._out.deliveries.append(Delivery(targets, data, kind))
 
     def frame(self, conn: int, frame: Frame) -> None:
         """Encode *frame* and deliver it to one connection."""
-        self._out.deliveries.append(Delivery((conn,), encode(frame)))
+        self._out.deliveries.append(Delivery((conn,), encode(frame), frame.type))
+
+    def job(self, conn: int, run: Callable[[], Awaitable[Output]]) -> None:
+        """Ask the shell to run slow work for *conn* (see :class:`Job`)."""
+        self._out.jobs.append(Job(conn, run))
 
     def ok(self, conn: int, rid: str | None) -> None:
         """Acknowledge a request that carried an id (frames without id get no ``ok``)."""
@@ -119,11 +148,24 @@ class Outbox:
             self.frame(conn, OkFrame(id=rid))
 
     def error(
-        self, conn: int, code: ErrorCode, message: str, rid: str | None, ref: str | None
+        self,
+        conn: int,
+        code: ErrorCode,
+        message: str,
+        rid: str | None,
+        ref: str | None,
+        retry_after: float | None = None,
     ) -> None:
-        """Refuse a frame with a typed ``error``."""
+        """Refuse a frame with a typed ``error`` (``retry_after`` for rate limits)."""
         self.frame(
-            conn, ErrorFrame(id=rid, code=code.value, message=message[:500], ref=ref and ref[:40])
+            conn,
+            ErrorFrame(
+                id=rid,
+                code=code.value,
+                message=message[:500],
+                ref=ref and ref[:40],
+                retry_after=None if retry_after is None else round(max(retry_after, 0.0), 3),
+            ),
         )
 
     def broadcast(
@@ -138,13 +180,14 @@ class Outbox:
         When the requester is not among the targets and sent an id, it gets ``ok``.
         """
         group = list(targets)
+        kind = frame.type
         if requester is None or rid is None:
-            self.send(group, encode(frame))
+            self.send(group, encode(frame), kind)
         elif requester in group:
-            self.send([c for c in group if c != requester], encode(frame))
+            self.send([c for c in group if c != requester], encode(frame), kind)
             self.frame(requester, with_id(frame, rid))
         else:
-            self.send(group, encode(frame))
+            self.send(group, encode(frame), kind)
             self.ok(requester, rid)
 
     def close(self, conn: int, reason: str, code: ErrorCode | None = None) -> None:

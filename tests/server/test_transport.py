@@ -27,6 +27,7 @@ def fast_server(tmp_path: Path) -> Iterator[EmbeddedServer]:
         max_outbound=64 * 1024,
         max_errors=5,
         error_window=60,
+        rate_messages=(1e6, 1e6),  # this file floods on purpose; limits are tested elsewhere
     ) as srv:
         yield srv
 

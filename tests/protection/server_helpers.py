@@ -1,0 +1,49 @@
+"""Helpers for protection tests that run a real embedded server."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from server.embedded import EmbeddedServer
+from tests.server.client import RawClient
+
+PASSWORD = "correct horse battery"
+
+
+class Clock:
+    """A wall clock moved by hand (lockout, token and ban expiry without sleeping)."""
+
+    def __init__(self, now: float = 1_700_000_000.0) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+@contextmanager
+def running(tmp_path: Path, clock: Clock | None = None, **config: Any) -> Iterator[EmbeddedServer]:
+    kwargs: dict[str, Any] = {} if clock is None else {"clock": clock}
+    with EmbeddedServer(tmp_path / "data", **kwargs, **config) as srv:
+        yield srv
+
+
+def client(srv: EmbeddedServer, nick: str | None = None) -> RawClient:
+    c = RawClient(srv.port)
+    assert c.hello()["type"] == "welcome"
+    if nick is not None:
+        reply = c.register(nick)
+        assert reply["type"] == "registered", reply
+    return c
+
+
+def with_account(srv: EmbeddedServer, nick: str, password: str = PASSWORD) -> RawClient:
+    c = client(srv, nick)
+    reply = c.request({"type": "create_account", "password": password})
+    assert reply["type"] == "logged_in", reply
+    return c
