@@ -204,7 +204,7 @@ _BY_CODE.update(
 
 def error_for_code(code: str, message: str, retry_after: float | None = None) -> ServerError:
     """The typed exception for an ``error`` frame's *code*."""
-    if code == "rate_limited":
+    if code in ("rate_limited", "server_full"):
         return RateLimited(message, retry_after=retry_after or 1.0)
     cls = _BY_CODE.get(code, ServerError)
     return cls(message, code=code)

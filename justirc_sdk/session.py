@@ -314,6 +314,10 @@ class Session:
             try:
                 self.state.reset_connection()
                 self._transport = await self._establish()
+            except RateLimited as exc:  # also server_full: wait as long as the server asks
+                _log.info("reconnect attempt %d refused: %s", attempts, exc)
+                await anyio.sleep(exc.retry_after)
+                continue
             except (JustIRCError, TimeoutError, OSError) as exc:
                 _log.info("reconnect attempt %d failed: %s", attempts, exc)
                 continue
@@ -360,6 +364,13 @@ class Session:
                     await transport.send(p.Ping(token="keepalive"))
                 except ConnectionLost:
                     return
+
+    async def _renamed(self, nick: str) -> None:
+        """Our nick changed (on request, or the server renamed us): re-bind our keys."""
+        self._nick = nick
+        bundle = self.crypto.renamed(nick)
+        with contextlib.suppress(NotConnected):  # a reconnect publishes the new bundle anyway
+            await self.send_frame(p.PublishKeys(bundle=bundle))
 
     async def _after_reconnect(self, attempts: int) -> None:
         for state in list(self.state.channels.values()):
@@ -422,6 +433,8 @@ class Session:
             return
         for event in self.state.handle(frame):
             self._messaging.on_membership(event)
+            if isinstance(event, ev.NickChanged) and self.state.is_me(event.new):
+                await self._renamed(event.new)
             self._emit(event)
 
     async def _request(self, frame: p.Frame, *, timeout: float | None = None) -> p.Frame:
@@ -619,8 +632,6 @@ class Session:
         your new nick as a new contact (same fingerprint) and channel keys rotate.
         """
         await self._request(p.Nick(nick=nick))
-        self._nick = self.state.nick
-        await self._request(p.PublishKeys(bundle=self.crypto.renamed(self.state.nick)))
 
     # -- accounts ---------------------------------------------------------------------
 

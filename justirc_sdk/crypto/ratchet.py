@@ -22,6 +22,7 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
 
+from ..protocol.limits import nick_key
 from ._primitives import (
     LABEL_ROOT,
     LABEL_SESSION_ID,
@@ -129,7 +130,10 @@ def _derive(ck: bytes, start: int, target: int) -> tuple[list[bytes], bytes, byt
 def _x3dh_secret(
     parts: bytes, ik_a: bytes, ik_b: bytes, nick_a: str, nick_b: str, epoch: int
 ) -> bytes:
-    info = LABEL_X3DH + ik_a + ik_b + lp(nick_a.encode()) + lp(nick_b.encode())
+    # nicks are case-insensitive identities: bind their canonical form, so "Alice" and
+    # the "alice" a peer derives from a server-stamped sender agree
+    a, b = nick_key(nick_a).encode(), nick_key(nick_b).encode()
+    info = LABEL_X3DH + ik_a + ik_b + lp(a) + lp(b)
     info += struct.pack(">I", epoch)
     return hkdf(b"\xff" * 32 + parts, salt=bytes(32), info=info)
 
@@ -188,7 +192,7 @@ class RatchetSession:
         own = me.bundle().to_bytes()
         prekey = _PREKEY.pack(epoch, peer.prekey_id, ek_pub, len(own)) + own
         return cls(
-            sid, epoch, me.nick, ik_a + ik_b, rk, dhs, dhr=peer.prekey, cks=cks,
+            sid, epoch, nick_key(me.nick), ik_a + ik_b, rk, dhs, dhr=peer.prekey, cks=cks,
             prekey_part=prekey, chain_started=now, limits=limits,
         )  # fmt: skip
 
@@ -216,7 +220,7 @@ class RatchetSession:
         sid = sha256(LABEL_SESSION_ID, ik_a, ik_b, msg.ephemeral)[:16]
         if sid != msg.session_id:
             raise DecryptionError("handshake session id mismatch")
-        return cls(sid, msg.epoch, peer.nick, ik_a + ik_b, sk, spk_priv, limits=limits)
+        return cls(sid, msg.epoch, nick_key(peer.nick), ik_a + ik_b, sk, spk_priv, limits=limits)
 
     # -- sending --------------------------------------------------------------------------
 

@@ -314,3 +314,21 @@ def test_handshake_from_an_impostor_key_never_reaches_the_session(trio: Trio, ma
         b.decrypt_private("alice", forged)
     assert b.session_epoch("alice") == 1
     assert b.decrypt_private("alice", a.encrypt_private("bob", b"real")) == b"real"
+
+
+def test_nicks_with_capitals_talk_both_ways_whatever_the_case_used(make: Make) -> None:
+    a, b = make("Alice"), make("BoB")
+    a.add_bundle("bob", b.bundle())
+    b.add_bundle("ALICE", a.bundle())
+    assert b.receive_private("Alice", a.encrypt_private("BOB", b"hi")).data == b"hi"
+    assert a.receive_private("bob", b.encrypt_private("alice", b"back")).data == b"back"
+    assert b.receive_private("aLiCe", a.encrypt_private("bob", b"again")).data == b"again"
+
+
+def test_renamed_engine_starts_fresh_sessions_under_its_new_nick(make: Make) -> None:
+    a, b = make("alice"), make("bob")
+    a.add_bundle("bob", b.bundle())
+    b.receive_private("alice", a.encrypt_private("bob", b"as alice"))
+    a.rename("Guest42")
+    assert b.receive_private("Guest42", a.encrypt_private("bob", b"as guest")).data == b"as guest"
+    assert b.peer_fingerprint("guest42") == b.peer_fingerprint("alice")

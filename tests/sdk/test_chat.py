@@ -359,3 +359,37 @@ async def test_rejecting_a_key_change_keeps_the_pinned_key(connect: Connect) -> 
             if isinstance(event, events.KeyChanged):
                 break
     assert alice.trust_state("bob") == "changed"
+
+
+async def test_server_renaming_us_rebinds_our_keys(connect: Connect) -> None:
+    alice, bob = await connect("alice"), await connect("bob")
+    await alice.create_account("a long enough password")
+    assert alice.account == "alice"
+    renamed = alice.wait_for(events.NickChanged, timeout=10)
+    await alice.logout()  # a guest may not keep a registered nick: the server renames us
+    event = await renamed
+    assert event.old == "alice"
+    assert alice.nick == event.new != "alice"
+    got = message_from(bob, alice.nick)
+    await alice.send("bob", "still me")
+    assert (await got).text == "still me"
+    got = message_from(alice, "bob")
+    await bob.send(alice.nick, "hello guest")
+    assert (await got).text == "hello guest"
+
+
+async def test_nicks_with_capitals_chat_privately_and_in_channels(connect: Connect) -> None:
+    alice, bob = await connect("Alice"), await connect("BOB")
+    got = message_from(bob, "Alice")
+    await alice.send("bob", "case does not matter")
+    assert (await got).text == "case does not matter"
+    got = message_from(alice, "BOB")
+    await bob.send("ALICE", "indeed")
+    assert (await got).text == "indeed"
+    room = await alice.join("#Caps")
+    joined = alice.wait_for(events.MemberJoined, timeout=10)
+    await bob.join("#caps")
+    await joined
+    got = message_from(bob, "Alice", "#Caps")
+    await room.send("channel too")
+    assert (await got).text == "channel too"
