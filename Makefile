@@ -34,7 +34,13 @@ pytest: $(STAMP)
 
 test: lint typecheck pytest
 
-bench: $(STAMP)
+BSTAMP := $(VENV)/.installed-bench
+
+$(BSTAMP): pyproject.toml | $(PY)
+	$(PY) -m pip install -q -e '.[dev,bench]'
+	touch $@ $(STAMP) $(RSTAMP)
+
+bench: $(BSTAMP)
 	$(PY) -m bench
 
 clean:

@@ -20,7 +20,7 @@ from typing import Any
 
 import ipywidgets as w
 
-from justirc_sdk import Session
+from justirc_sdk import EventStream, Session
 from justirc_sdk import events as ev
 from justirc_sdk.errors import JustIRCError
 
@@ -54,6 +54,7 @@ class ChatPanel:
         flush_interval: float = 0.05,
         owns_session: bool = False,
         height: str = "360px",
+        events: EventStream | None = None,
     ) -> None:
         self.session = session
         self.flush_interval = flush_interval
@@ -61,7 +62,8 @@ class ChatPanel:
         self.state = ChatState(session.nick, session.fingerprint)
         for channel in session.channels.values():
             self.state.load_channel(channel.name, channel.members, channel.topic)
-        self._stream = session.events()  # buffers from now: nothing is missed before start()
+        # buffers from now (or from when the caller opened *events*): nothing is missed
+        self._stream = events if events is not None else session.events()
         self._pending: list[ev.Event] = []
         self._flush_handle: asyncio.Handle | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -512,11 +514,12 @@ async def chat(
     (``password``, ``tls_fingerprint``, ``keystore``, ``passphrase``, ...).
     """
     session = await Session.connect(host, port, nick=nick, **options)
-    panel = ChatPanel(session, owns_session=True)  # listening before the joins: nothing missed
+    stream = session.events()  # opened before the joins, so the panel misses nothing
     try:
         for name in channels:
             await session.join(name)
     except BaseException:
-        await panel.aclose()
+        await stream.aclose()
+        await session.close()
         raise
-    return panel
+    return ChatPanel(session, owns_session=True, events=stream)

@@ -170,6 +170,11 @@ def lab(chromium: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[La
         IPYTHONDIR=str(home / "ipython"),
         PYTHONPATH=os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")])),
     )
+    # render every cell: with JupyterLab's windowed notebook, outputs of cells scrolled
+    # out of view are not in the page at all, and the test waits for them
+    tracker = home / "settings" / "@jupyterlab" / "notebook-extension"
+    tracker.mkdir(parents=True)
+    (tracker / "tracker.jupyterlab-settings").write_text('{"windowingMode": "none"}')
     log = home / "jupyterlab.log"
     with log.open("wb") as out:
         process = subprocess.Popen(

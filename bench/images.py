@@ -1,0 +1,246 @@
+"""End to end with real SDK sessions: a 10 MB image, and channel messages at 2/10/100 members.
+
+Image: Alice sends Bob a 10 MB PNG through a justirc-server subprocess; the time runs from
+``send_image`` (read, encrypt in 32 KiB chunks, send) until Bob's ``ImageMessage`` event
+(route, reassemble, decrypt, verify the digest). Reported in MB/s (10^6 bytes).
+
+Channel: one sender in this process, the other members in a child process (so their
+decryption does not steal the sender's CPU). The sender sends ``--messages`` 200-character
+messages, awaiting the server's acknowledgement of each; reported: the sender's
+messages/s and CPU per message (one encryption whatever the member count, so it should be
+flat), and end-to-end messages/s until the last member decrypted the last message.
+
+Run ``python -m bench.images`` (``--quick`` for a smoke run).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import io
+import json
+import logging
+import math
+import multiprocessing as mp
+import os
+import signal
+import sys
+import time
+from multiprocessing.connection import Connection
+from pathlib import Path
+from typing import Any
+
+if __package__ in (None, ""):
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench._proc import machine, median
+from bench.loadgen import new_loop
+from bench.servers import RunningServer
+from justirc_sdk import Session, events
+
+__all__ = ["channel_run", "image_run", "main", "make_png"]
+
+_log = logging.getLogger("bench.images")
+RESULTS = Path(__file__).resolve().parent / "results"
+TEXT = "x" * 200
+CHANNEL = "#bench"
+
+
+def make_png(size: int) -> bytes:
+    """A PNG of random pixels (incompressible) of about *size* bytes."""
+    from PIL import Image
+
+    side = max(8, int(math.sqrt(size / 3)))
+    image = Image.frombytes("RGB", (side, side), os.urandom(side * side * 3))
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG", compress_level=1)
+    return buffer.getvalue()
+
+
+async def _connect(port: int, nick: str) -> Session:
+    return await Session.connect("127.0.0.1", port, nick=nick, reconnect=False)
+
+
+async def _image_rounds(port: int, data: bytes, rounds: int) -> list[float]:
+    alice = await _connect(port, "alice")
+    bob = await _connect(port, "bobby")
+    try:
+        hello = bob.wait_for(events.Message, timeout=60)
+        await alice.send("bobby", "hello")  # X3DH handshake outside the timed part
+        await hello
+        rates: list[float] = []
+        for _ in range(rounds):
+            got = bob.wait_for(events.ImageMessage, timeout=300)
+            start = time.perf_counter()
+            await alice.send_image("bobby", data, filename="bench.png", strip_metadata=False)
+            event = await got
+            elapsed = time.perf_counter() - start
+            if event.data != data:
+                raise RuntimeError("the received image differs from the one sent")
+            rates.append(len(data) / elapsed / 1e6)
+        return rates
+    finally:
+        await alice.close()
+        await bob.close()
+
+
+def image_run(size: int = 10_000_000, rounds: int = 3) -> dict[str, Any]:
+    """Send a *size*-byte PNG end to end *rounds* times through a fresh server."""
+    data = make_png(size)
+    with RunningServer("justirc") as srv:
+        loop = new_loop()
+        try:
+            rates = loop.run_until_complete(_image_rounds(srv.port, data, rounds))
+        finally:
+            loop.close()
+    return {
+        "bytes": len(data),
+        "rounds": rounds,
+        "mb_per_s": round(median(rates), 1),
+        "mb_per_s_runs": [round(r, 1) for r in rates],
+    }
+
+
+# -- channel messages ----------------------------------------------------------------------
+
+
+def _receivers(port: int, count: int, messages: int, pipe: Connection) -> None:
+    """Child process: *count* members who count decrypted messages and report times."""
+    loop = new_loop()
+
+    async def run() -> None:
+        sessions: list[Session] = []
+        got = [0] * count
+        total = count * (messages + 1)
+        state = {"sum": 0, "warm": 0}
+        warm = asyncio.Event()
+        done = asyncio.Event()
+
+        def handler(i: int) -> Any:
+            def on_message(event: events.Message) -> None:
+                got[i] += 1
+                state["sum"] += 1
+                if got[i] == 1:
+                    state["warm"] += 1
+                    if state["warm"] == count:
+                        warm.set()
+                if state["sum"] == total:
+                    done.set()
+
+            return on_message
+
+        try:
+            for i in range(count):
+                s = await _connect(port, f"m{i:04d}")
+                s.on(events.Message)(handler(i))
+                await s.join(CHANNEL)
+                sessions.append(s)
+            pipe.send(("ready", None))
+            await asyncio.wait_for(warm.wait(), 300)
+            pipe.send(("warm", time.monotonic()))
+            await asyncio.wait_for(done.wait(), 600)
+            pipe.send(("done", time.monotonic()))
+        except Exception as exc:
+            pipe.send(("error", f"{type(exc).__name__}: {exc}"))
+        finally:
+            for s in sessions:
+                await s.close()
+
+    try:
+        loop.run_until_complete(run())
+    finally:
+        loop.close()
+
+
+def _expect(pipe: Connection, kind: str, timeout: float) -> Any:
+    if not pipe.poll(timeout):
+        raise RuntimeError(f"members did not report {kind!r} within {timeout} s")
+    got, value = pipe.recv()
+    if got != kind:
+        raise RuntimeError(f"members reported {got}: {value}")
+    return value
+
+
+async def _send(port: int, messages: int, pipe: Connection) -> dict[str, float]:
+    sender = await _connect(port, "sender")
+    try:
+        channel = await sender.join(CHANNEL)
+        await channel.send("warm-up: hands out the sender key to every member")
+        await asyncio.get_running_loop().run_in_executor(None, _expect, pipe, "warm", 300)
+        cpu0, t0 = time.process_time(), time.monotonic()
+        for _ in range(messages):
+            await channel.send(TEXT)
+        sent, cpu = time.monotonic(), time.process_time() - cpu0
+        last = await asyncio.get_running_loop().run_in_executor(None, _expect, pipe, "done", 600)
+    finally:
+        await sender.close()
+    return {
+        "sender_msgs_per_s": round(messages / (sent - t0), 1),
+        "sender_cpu_us_per_msg": round(cpu * 1e6 / messages, 1),
+        "e2e_msgs_per_s": round(messages / (last - t0), 1),
+        "decrypts_per_s": 0.0,
+    }
+
+
+def channel_run(members: int, messages: int) -> dict[str, Any]:
+    """*members* in one channel (one sender); see the module docstring for the figures."""
+    ctx = mp.get_context("spawn")
+    with RunningServer("justirc") as srv:
+        parent, child = ctx.Pipe()
+        proc = ctx.Process(target=_receivers, args=(srv.port, members - 1, messages, child))
+        proc.start()
+        try:
+            _expect(parent, "ready", 600)
+            loop = new_loop()
+            try:
+                result = loop.run_until_complete(_send(srv.port, messages, parent))
+            finally:
+                loop.close()
+        finally:
+            proc.join(30)
+            if proc.is_alive():
+                proc.kill()
+                proc.join()
+    result["decrypts_per_s"] = round(result["e2e_msgs_per_s"] * (members - 1), 1)
+    return {"members": members, "messages": messages, **result}
+
+
+def _terminate(signum: int, frame: object) -> None:
+    raise SystemExit(128 + signum)  # unwinds, so every started server is stopped
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command line: run the bench and write ``bench/results/images.json``."""
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    ap.add_argument("--quick", action="store_true", help="tiny parameters (smoke test)")
+    ap.add_argument("--out", type=Path, default=RESULTS / "images.json")
+    args = ap.parse_args(argv)
+    signal.signal(signal.SIGTERM, _terminate)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
+    size, rounds = (200_000, 1) if args.quick else (10_000_000, 3)
+    sizes, messages = ([2, 3], 5) if args.quick else ([2, 10, 100], 300)
+    image = image_run(size, rounds)
+    print(f"image {image['bytes']:,} bytes end to end: {image['mb_per_s']} MB/s")
+    channel = []
+    for n in sizes:
+        r = channel_run(n, messages)
+        channel.append(r)
+        print(
+            f"channel {n:4d} members: sender {r['sender_msgs_per_s']} msg/s "
+            f"({r['sender_cpu_us_per_msg']} us CPU/msg), end to end {r['e2e_msgs_per_s']} msg/s"
+        )
+    doc = {
+        "bench": "images",
+        "machine": machine(),
+        "quick": args.quick,
+        "image": image,
+        "channel": channel,
+    }
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(doc, indent=2) + "\n")
+    print(f"wrote {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
