@@ -323,6 +323,11 @@ class _Connection:
 
         Error replies are raised as typed :class:`ServerError` subclasses.
         """
+        rid, pending = await self._send_request(frame)
+        return await self._await_reply(rid, pending, frame.type, timeout)
+
+    async def _send_request(self, frame: p.Frame) -> tuple[str, _Pending]:
+        """Send *frame* with a fresh id; the reply is collected by :meth:`_await_reply`."""
         transport = self._transport
         if transport is None or self._closing:
             raise NotConnected(
@@ -335,6 +340,16 @@ class _Connection:
         self._pending[rid] = pending
         try:
             await transport.send(dataclasses.replace(frame, id=rid))
+        except BaseException:
+            self._pending.pop(rid, None)
+            raise
+        return rid, pending
+
+    async def _await_reply(
+        self, rid: str, pending: _Pending, what: str, timeout: float | None = None
+    ) -> p.Frame:
+        """Wait for the reply to a request sent by :meth:`_send_request`."""
+        try:
             with anyio.move_on_after(timeout or self.request_timeout):
                 await pending.done.wait()
         finally:
@@ -342,7 +357,7 @@ class _Connection:
         if pending.error is not None:
             raise pending.error
         if pending.frame is None:
-            raise RequestTimeout(f"the server did not answer {frame.type!r} in time")
+            raise RequestTimeout(f"the server did not answer {what!r} in time")
         return pending.frame
 
     async def _request_retrying(self, frame: p.Frame, attempts: int = 5) -> p.Frame:

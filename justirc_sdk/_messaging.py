@@ -13,6 +13,7 @@ import binascii
 import json
 import logging
 import time
+from collections import deque
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -22,7 +23,8 @@ from . import events as ev
 from . import protocol as p
 from ._e2e import Inbound
 from .crypto import AttachmentDecryptor, AttachmentDescriptor, encrypt_attachment
-from .crypto.errors import CryptoError, KeyChangedError, MissingKeysError
+from .crypto.attachments import MAX_CHUNK_SIZE
+from .crypto.errors import CryptoError, KeyChangedError, MissingKeysError, RekeyRequiredError
 from .errors import ImageError, JustIRCError, MessageTooLarge, NoKeys, NotInChannel
 from .images import ImageInput, ProgressCallback, check_image, prepare_image
 
@@ -33,7 +35,8 @@ __all__ = ["MAX_TEXT_BYTES", "Messaging"]
 
 _log = logging.getLogger(__name__)
 _FILE_ID = 16  # every attachment chunk starts with its file id
-_CHUNK = 32 * 1024
+_CHUNK = MAX_CHUNK_SIZE  # 44 KiB: the largest that fits one frame after base64
+_WINDOW = 8  # attachment chunks in flight
 _MAX_TRANSFERS_PER_SENDER = 4
 _TRANSFER_TIMEOUT = 300.0
 _MAX_HELD = 50
@@ -213,9 +216,24 @@ class Messaging:
                 _log.info("could not hand the %s sender key to %s: %s", state.name, nick, exc)
         return state.name
 
+    async def _seal_for_channel(self, channel: str, body: bytes) -> tuple[str, str]:
+        """Encrypt *body* once for *channel*; returns (channel name, payload).
+
+        The fast path costs the same whatever the channel size: the engine tracks
+        membership through the session's events and asks for a key hand-out (with
+        ``RekeyRequiredError``) only after a membership change or a rotation.
+        """
+        state = self._session.state.channel(channel)
+        if state is None:
+            raise NotInChannel(f"you are not in {channel}; join it first")
+        try:
+            return state.name, self._e2e.seal_channel(state.name, body)
+        except RekeyRequiredError:
+            name = await self._prepare_channel(state.name)
+            return name, self._e2e.seal_channel(name, body)
+
     async def send_channel_text(self, channel: str, text: str, *, action: bool) -> None:
-        name = await self._prepare_channel(channel)
-        payload = self._e2e.seal_channel(name, _text_body(text, action))
+        name, payload = await self._seal_for_channel(channel, _text_body(text, action))
         await self._session._request_retrying(p.ChanMsg(channel=name, payload=payload))
 
     async def send_image(
@@ -248,33 +266,56 @@ class Messaging:
             "image", desc=base64.b64encode(descriptor.to_bytes()).decode(), caption=caption
         )
         if channel is not None:
-            name = await self._prepare_channel(channel)
-            await self._session._request_retrying(
-                p.ChanMsg(channel=name, payload=self._e2e.seal_channel(name, body))
-            )
+            name, payload = await self._seal_for_channel(channel, body)
+            await self._session._request_retrying(p.ChanMsg(channel=name, payload=payload))
         else:
             assert nick is not None
             payload = await self._seal_private(nick, body)
             await self._send_private_payload(nick, payload, "msg")
+        await self._send_chunks(nick, name if channel is not None else None, chunks, progress)
+
+    async def _send_chunks(
+        self,
+        nick: str | None,
+        channel: str | None,
+        chunks: list[bytes],
+        progress: ProgressCallback | None,
+    ) -> None:
+        """Send attachment chunks in order, with up to ``_WINDOW`` awaiting their ``ok``.
+
+        The window keeps the connection busy while the server relays earlier chunks. A
+        refused chunk (e.g. ``rate_limited``) aborts the image with that error: the
+        receiver drops an incomplete image after a while.
+        """
+        session = self._session
+        window: deque[tuple[str, Any]] = deque()
         total = len(chunks)
-        for index, chunk in enumerate(chunks, 1):
-            data = base64.b64encode(chunk).decode()
-            if channel is not None:
-                frame: p.Frame = p.ChanMsg(channel=name, payload=data, kind="file")
-            else:
-                assert nick is not None
-                frame = p.PrivMsg(to=nick, payload=data, kind="file")
-            await self._session._request_retrying(frame)
-            if progress is not None:
-                result = progress(index, total)
-                if result is not None:
-                    await result
+        try:
+            for index, chunk in enumerate(chunks, 1):
+                data = base64.b64encode(chunk).decode()
+                if channel is not None:
+                    frame: p.Frame = p.ChanMsg(channel=channel, payload=data, kind="file")
+                else:
+                    assert nick is not None
+                    frame = p.PrivMsg(to=nick, payload=data, kind="file")
+                if len(window) >= _WINDOW:
+                    await session._await_reply(*window.popleft(), "file")
+                window.append(await session._send_request(frame))
+                if progress is not None:
+                    result = progress(index, total)
+                    if result is not None:
+                        await result
+            while window:
+                await session._await_reply(*window.popleft(), "file")
+        finally:
+            for rid, _ in window:
+                session._pending.pop(rid, None)
 
     async def rotate(self, target: str) -> None:
         if p.is_valid_channel(target):
             name = self._session.channel(target).name
             self._e2e.rotate_channel(name)
-            await self._prepare_channel(name)
+            await self._prepare_channel(name)  # hand out the new epoch's key now
             self._session._emit(
                 ev.KeysRotated(name, self._e2e.channel_epoch(name), self._session.nick)
             )
@@ -314,7 +355,7 @@ class Messaging:
         channel = frame.channel if isinstance(frame, p.ChanMsg) else None
         ts = frame.ts or time.time()
         if frame.kind == "file":
-            return self._receive_chunk(sender, channel, frame.payload)
+            return await self._receive_chunk(sender, channel, frame.payload)
         old_fingerprint = self._e2e.peer_fingerprint(sender)
         try:
             if channel is None:
@@ -400,7 +441,9 @@ class Messaging:
             if now - transfer.started > _TRANSFER_TIMEOUT:
                 del self._transfers[key]
 
-    def _receive_chunk(self, sender: str, channel: str | None, payload: str) -> list[ev.Event]:
+    async def _receive_chunk(
+        self, sender: str, channel: str | None, payload: str
+    ) -> list[ev.Event]:
         try:
             raw = base64.b64decode(payload, validate=True)
         except (binascii.Error, ValueError):
@@ -421,7 +464,10 @@ class Messaging:
         data = b"".join(transfer.parts)
         descriptor = transfer.decryptor.descriptor
         try:
-            mime, width, height = check_image(data, self.max_image_bytes)
+            # decoding every pixel takes a while for a large image: off the event loop
+            mime, width, height = await anyio.to_thread.run_sync(
+                check_image, data, self.max_image_bytes
+            )
         except ImageError as exc:
             return [ev.DecryptionFailed(sender, channel, f"image rejected: {exc}")]
         return [

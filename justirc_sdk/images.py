@@ -153,6 +153,10 @@ def prepare_image(
     assert fmt is not None
     if strip_metadata and _has_metadata(opened):
         data = _strip(opened)
-    mime, width, height = check_image(data, max_bytes)
+    # the header is enough here (format, size, pixel count): the receiver decodes every
+    # pixel before showing anything, so the sender need not pay for a full decode too
+    final = _open(data)
+    assert final.format is not None
+    mime, (width, height) = ALLOWED_FORMATS[final.format], final.size
     name = Path(filename).name if filename else f"image{_EXTENSIONS[fmt]}"
     return PreparedImage(data, name[:200] or "image", mime, width, height)
