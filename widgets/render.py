@@ -37,7 +37,9 @@ CSS = """<style>
   background: var(--jp-layout-color2, #f0f0f0); color: var(--jp-ui-font-color1, #222);
   white-space: pre-wrap; overflow-wrap: anywhere; line-height: 1.35; }
 .justirc-msg.justirc-own { align-self: flex-end;
-  background: var(--jp-brand-color3, #d6e9fb); }
+  background: rgba(33, 150, 243, 0.18); }
+/* a translucent blue over the theme's own background: light in light themes, dark in
+   dark ones, so the theme's text colour stays readable on it */
 .justirc-notice { color: var(--jp-ui-font-color2, #666); font-style: italic;
   font-size: var(--jp-ui-font-size0, 11px); padding: 1px 8px; }
 .justirc-sender { font-weight: 600; color: var(--jp-brand-color1, #1565c0); }

@@ -15,6 +15,27 @@ EVIL = "<img src=x onerror=alert(1)>"
 FLOOD = 2000
 
 
+CONTRAST_JS = """(selector) => {
+  const el = document.querySelector(selector);
+  const rgb = (c) => c.match(/[\\d.]+/g).slice(0, 4).map(Number);
+  const lum = ([r, g, b]) => [r, g, b].map((v) => { v /= 255;
+    return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; })
+    .reduce((a, v, i) => a + v * [0.2126, 0.7152, 0.0722][i], 0);
+  const layers = [];  // translucent backgrounds are blended over their ancestors'
+  for (let n = el; n; n = n.parentElement) {
+    const c = rgb(getComputedStyle(n).backgroundColor);
+    const a = c.length < 4 ? 1 : c[3];
+    if (a > 0) { layers.push([c[0], c[1], c[2], a]); if (a >= 1) break; }
+  }
+  let bg = [255, 255, 255];
+  for (const [r, g, b, a] of layers.reverse()) {
+    bg = [r * a + bg[0] * (1 - a), g * a + bg[1] * (1 - a), b * a + bg[2] * (1 - a)];
+  }
+  const fg = lum(rgb(getComputedStyle(el).color)), b = lum(bg);
+  return (Math.max(fg, b) + 0.05) / (Math.min(fg, b) + 0.05);
+}"""
+
+
 def send(page: Any, text: str) -> None:
     """Type into the panel's input box and press its Send button."""
     box = page.locator(".justirc-input input")
@@ -78,6 +99,10 @@ def test_panel_in_jupyterlab(lab: Lab, page: Any) -> None:
     panel.scroll_into_view_if_needed()
     panel.screenshot(path=str(ARTIFACTS / "panel.png"))
 
+    for selector in (".justirc-msg.justirc-own", ".justirc-msg:not(.justirc-own)"):
+        ratio = page.evaluate(CONTRAST_JS, selector)
+        assert ratio >= 4.5, f"{selector}: contrast {ratio:.2f} in the light theme"
+
     send(page, "start flood")
     start = time.monotonic()
     message(page, f"flood {FLOOD - 1}").wait_for(state="visible", timeout=300_000)
@@ -88,3 +113,19 @@ def test_panel_in_jupyterlab(lab: Lab, page: Any) -> None:
     (ARTIFACTS / "timing.txt").write_text(report + "\n")
     page.screenshot(path=str(ARTIFACTS / "panel-after-flood.png"))
     assert dialogs == []
+
+    # the same panel in JupyterLab's dark theme: every message stays readable
+    page.evaluate(
+        "() => window.jupyterapp.commands.execute('apputils:change-theme',"
+        " {theme: 'JupyterLab Dark'})"
+    )
+    page.wait_for_function(
+        "() => document.body.getAttribute('data-jp-theme-name') === 'JupyterLab Dark'",
+        timeout=30_000,
+    )
+    send(page, "readable in the dark")  # after the flood the window holds only the bot's
+    message(page, "echo: readable in the dark").wait_for()
+    panel.screenshot(path=str(ARTIFACTS / "panel-dark.png"))
+    for selector in (".justirc-msg.justirc-own", ".justirc-msg:not(.justirc-own)"):
+        ratio = page.evaluate(CONTRAST_JS, selector)
+        assert ratio >= 4.5, f"{selector}: contrast {ratio:.2f} in the dark theme"
