@@ -37,7 +37,6 @@ from justirc_sdk.protocol import (
     Transfer,
     Unban,
     Unbanned,
-    encode_dict,
 )
 from justirc_sdk.protocol import Banned as BannedFrame
 from justirc_sdk.protocol import List as ListFrame
@@ -46,6 +45,7 @@ from justirc_sdk.protocol.limits import MAX_LIST
 from . import permissions as perm
 from .channels import BanRecord, Channel, ChannelRegistry, hash_password, verify_password
 from .presence import Presence
+from .relay import encode_relay
 from .routing import Client, Outbox, Refusal
 
 __all__ = ["ChannelCommands"]
@@ -130,7 +130,7 @@ class ChannelCommands:
             role = channel.role_of(identities)
             if role != "owner":
                 self._gate(channel, client, frozenset(identities), frame.password, now)
-        client.invited_to.discard(key)
+        client.uninvite(key)
         others = list(self.presence.members(key))
         self.presence.join(key, conn, role)
         assert client.nick is not None
@@ -164,7 +164,7 @@ class ChannelCommands:
             password is None or not verify_password(password, channel.password_hash)
         ):
             raise Refusal(ErrorCode.BAD_PASSWORD, f"wrong password for {channel.name}")
-        if channel.invite_only and channel.key not in client.invited_to:
+        if channel.invite_only and not client.is_invited(channel.key):
             raise Refusal(ErrorCode.INVITE_ONLY, f"{channel.name} is invite-only")
         if channel.limit and len(self.presence.members(channel.key)) >= channel.limit:
             raise Refusal(ErrorCode.CHANNEL_FULL, f"{channel.name} is full")
@@ -235,17 +235,16 @@ class ChannelCommands:
             raise Refusal(ErrorCode.NOT_IN_CHANNEL, f"you are not in {channel.name}")
         if not perm.can_speak(role, channel.moderated):
             raise Refusal(ErrorCode.MODERATED, f"{channel.name} is moderated")
-        data = encode_dict(
-            {
-                "type": "chanmsg",
-                "channel": channel.name,
-                "payload": frame.payload,
-                "kind": frame.kind,
-                "sender": self._nick(conn),
-                "ts": self.clock(),
-            }
-        )
-        self.out.send([c for c in members if c != conn], data, "chanmsg")
+        envelope = {
+            "type": "chanmsg",
+            "channel": channel.name,
+            "kind": frame.kind,
+            "sender": self._nick(conn),
+            "ts": self.clock(),
+        }
+        data = encode_relay(envelope, frame.payload)
+        # the cached member tuple goes out as is: the shell skips the sender
+        self.out.send(self.presence.member_conns(channel.key), data, "chanmsg", exclude=conn)
         self.out.ok(conn, frame.id)
 
     def topic(self, conn: int, frame: Topic) -> None:
@@ -310,7 +309,7 @@ class ChannelCommands:
         self.out.broadcast(self.presence.members(channel.key), banned, conn, frame.id)
         if target is not None:
             self.presence.leave(channel.key, target)
-            self.clients[target].invited_to.discard(channel.key)
+            self.clients[target].uninvite(channel.key)
 
     def unban(self, conn: int, frame: Unban) -> None:
         """Lift the bans set on a nick."""
@@ -346,7 +345,7 @@ class ChannelCommands:
             raise Refusal(ErrorCode.NO_SUCH_NICK, f"{frame.nick} is not online")
         if target in self.presence.members(channel.key):
             raise Refusal(ErrorCode.ALREADY_IN_CHANNEL, f"{frame.nick} is already there")
-        self.clients[target].invited_to.add(channel.key)
+        self.clients[target].invite(channel.key)
         self.out.frame(target, Invited(channel=channel.name, by=self._nick(conn)))
         self.out.ok(conn, frame.id)
 

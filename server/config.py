@@ -92,6 +92,7 @@ LAYOUT: dict[str, tuple[tuple[str, str], ...]] = {
         ("allow_insecure", "allow_insecure"),
     ),
     "metrics": (("enabled", "metrics_enabled"), ("host", "metrics_host"), ("port", "metrics_port")),
+    "presence": (("global_max", "presence_global_max"),),
 }
 """Section -> ((key in that section, dataclass field), ...)."""
 
@@ -183,6 +184,12 @@ class ServerConfig:
     metrics_enabled: bool = False
     metrics_host: str = "127.0.0.1"
     metrics_port: int = 9464
+    # [presence]
+    presence_global_max: int = 500
+    """Online users up to which everyone sees everyone (``registered.users`` lists them
+    all, ``user_online``/``user_offline``/``nick_changed`` go to every user). Above it
+    these notices go only to users sharing a channel, and ``registered.users`` is empty
+    (``users_total`` gives the count): registering stays O(1) however full the server."""
 
     @property
     def tls_enabled(self) -> bool:
@@ -233,6 +240,7 @@ class ServerConfig:
             check(getattr(self, name) >= 1, name, "must be at least 1")
         check(self.max_connections >= 1, "max_connections", "must be at least 1")
         check(self.max_per_address >= 1, "max_per_address", "must be at least 1")
+        check(self.presence_global_max >= 0, "presence_global_max", "must not be negative")
         check(self.lockout_delay_cap >= 0, "lockout_delay_cap", "must not be negative")
         for f in dataclasses.fields(self):
             if f.name.startswith("rate_") or f.name in ("connect_rate", "connect_refusals"):

@@ -70,7 +70,7 @@ class AdminPickup:
             router.presence.leave(key, conn)
             client = router.clients.get(conn)
             if client is not None:
-                client.invited_to.discard(key)
+                client.uninvite(key)
 
     def _owner(self, key: str) -> None:
         router = self.router

@@ -37,6 +37,10 @@ class Presence(Protocol):
         """Every registered nick."""
         ...
 
+    def count(self) -> int:
+        """How many connections are registered (cheap: no list is built)."""
+        ...
+
     def registered(self) -> Iterable[int]:
         """Every registered connection."""
         ...
@@ -57,8 +61,20 @@ class Presence(Protocol):
         """Connections in *channel* and their roles (empty when nobody is there)."""
         ...
 
+    def member_conns(self, channel: str) -> tuple[int, ...]:
+        """Connections in *channel* as a tuple that never changes once returned.
+
+        The fan-out path hands it to the shell as is; implementations cache it until
+        the membership changes, so relaying a message builds no list.
+        """
+        ...
+
     def channels_of(self, conn: int) -> list[str]:
         """Keys of the channels *conn* is in."""
+        ...
+
+    def peers(self, conn: int) -> set[int]:
+        """Connections sharing at least one channel with *conn* (*conn* excluded)."""
         ...
 
 
@@ -73,6 +89,8 @@ class LocalPresence:
         self._nick: dict[int, str] = {}
         self._members: dict[str, dict[int, str]] = {}
         self._joined: dict[int, set[str]] = {}
+        self._tuples: dict[str, tuple[int, ...]] = {}
+        """Cached :meth:`member_conns` per channel, dropped on any membership change."""
 
     def claim_nick(self, conn: int, nick: str) -> bool:
         key = nick.lower()
@@ -106,7 +124,11 @@ class LocalPresence:
     def registered(self) -> Iterable[int]:
         return self._nick.keys()
 
+    def count(self) -> int:
+        return len(self._nick)
+
     def join(self, channel: str, conn: int, role: str) -> None:
+        self._tuples.pop(channel, None)
         self._members.setdefault(channel, {})[conn] = role
         self._joined.setdefault(conn, set()).add(channel)
 
@@ -115,6 +137,8 @@ class LocalPresence:
         joined = self._joined.get(conn)
         if joined is not None:
             joined.discard(channel)
+            if not joined:
+                del self._joined[conn]
 
     def set_role(self, channel: str, conn: int, role: str) -> None:
         members = self._members.get(channel)
@@ -124,10 +148,27 @@ class LocalPresence:
     def members(self, channel: str) -> Mapping[int, str]:
         return self._members.get(channel, _EMPTY)
 
+    def member_conns(self, channel: str) -> tuple[int, ...]:
+        conns = self._tuples.get(channel)
+        if conns is None:
+            members = self._members.get(channel)
+            if members is None:
+                return ()
+            conns = self._tuples[channel] = tuple(members)
+        return conns
+
     def channels_of(self, conn: int) -> list[str]:
         return sorted(self._joined.get(conn, ()))
 
+    def peers(self, conn: int) -> set[int]:
+        found: set[int] = set()
+        for channel in self._joined.get(conn, ()):
+            found.update(self._members.get(channel, _EMPTY))
+        found.discard(conn)
+        return found
+
     def _drop(self, channel: str, conn: int) -> None:
+        self._tuples.pop(channel, None)
         members = self._members.get(channel)
         if members is not None:
             members.pop(conn, None)

@@ -143,20 +143,46 @@ class RateLimitConfig:
 
 
 class ConnectionLimits:
-    """The rate limits of one connection (create one per accepted connection)."""
+    """The rate limits of one connection (create one per accepted connection).
+
+    Buckets are created on first use: a bucket that has never been charged is full,
+    exactly like one created at connect time and left to refill, so creating it late
+    changes no decision while an idle connection holds no bucket at all (this object
+    is a few dozen bytes until the connection sends something).
+    """
+
+    __slots__ = ("_buckets", "_refusals", "_refused", "config")
 
     def __init__(self, config: RateLimitConfig | None = None, now: float = 0.0) -> None:
         self.config = config or RateLimitConfig()
-        self._buckets = {c: TokenBucket(self.config.spec(c), now) for c in CATEGORIES}
-        self._refusals = TokenBucket(self.config.refusals, now)
-        self.refused: dict[str, int] = dict.fromkeys(CATEGORIES, 0)
+        self._buckets: dict[str, TokenBucket] | None = None
+        self._refusals: TokenBucket | None = None
+        self._refused: dict[str, int] | None = None
+
+    @property
+    def refused(self) -> dict[str, int]:
+        """Refusals so far, per category (a copy; every category present)."""
+        counts = dict.fromkeys(CATEGORIES, 0)
+        if self._refused is not None:
+            counts.update(self._refused)
+        return counts
 
     def check(self, category: str, now: float, cost: float = 1.0) -> Refusal | None:
         """Charge *cost* to *category*; None if allowed, else a :class:`Refusal`."""
-        wait = self._buckets[category].take(now, cost)
+        buckets = self._buckets
+        if buckets is None:
+            buckets = self._buckets = {}
+        bucket = buckets.get(category)
+        if bucket is None:
+            bucket = buckets[category] = TokenBucket(self.config.spec(category), now)
+        wait = bucket.take(now, cost)
         if wait is None:
             return None
-        self.refused[category] += 1
+        if self._refused is None:
+            self._refused = {}
+        self._refused[category] = self._refused.get(category, 0) + 1
+        if self._refusals is None:
+            self._refusals = TokenBucket(self.config.refusals, now)
         abusive = self._refusals.take(now) is not None
         return Refusal(category, wait, abusive)
 

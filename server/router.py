@@ -14,6 +14,7 @@ import hashlib
 import logging
 import secrets
 import time
+from collections import deque
 from collections.abc import Callable
 from typing import Any
 
@@ -39,7 +40,6 @@ from justirc_sdk.protocol import (
     Welcome,
     Whois,
     WhoisReply,
-    encode_dict,
     is_reserved_nick,
 )
 from justirc_sdk.protocol.limits import MAX_LIST
@@ -51,6 +51,7 @@ from .metrics import MetricsSink, NullMetrics
 from .presence import LocalPresence, Presence
 from .protection import rate_limit_config
 from .ratelimit import ConnectionLimits
+from .relay import encode_relay
 from .routing import Client, Outbox, Output, Refusal
 
 __all__ = ["Handler", "Router"]
@@ -69,6 +70,8 @@ _BEFORE_AUTH = _BEFORE_REGISTER | {"login", "create_account", "publish_keys"}
 it grants nothing (no messages, joins or key fetches) until the client logs in.
 """
 NickGuard = Callable[[Client, str], None]
+_NICK_BYTES = 23
+"""Encoded size of the longest nick in a JSON list: 20 characters, quotes and a comma."""
 _SERVER_ONLY = frozenset(
     {
         "welcome",
@@ -132,6 +135,8 @@ class Router:
             clock=clock,
         )
         self._pre_register = set(_BEFORE_REGISTER)
+        self._users_budget = min(MAX_LIST, max(0, self.config.max_frame - 512) // _NICK_BYTES)
+        """Most nicks a ``registered`` frame may list and still fit in ``max_frame``."""
         c = self.channels
         self._handlers: dict[str, Handler] = {
             "hello": self._hello,
@@ -189,11 +194,12 @@ class Router:
             return self.out.take()
         if client.nick is not None:
             why = client.quit_reason or reason
+            audience = self._presence_audience(conn)  # before it leaves its channels
             self.channels.disconnect(conn, why)
             self.presence.release(conn)
-            offline = UserOffline(nick=client.nick, reason=why)
-            self.out.broadcast(self.presence.registered(), offline)
-        for key in client.invited_to:
+            audience.discard(conn)
+            self.out.broadcast(audience, UserOffline(nick=client.nick, reason=why))
+        for key in client.invited_to or ():
             channel = self.registry.get(key)
             if channel is not None:
                 channel.invites.discard(conn)
@@ -288,6 +294,8 @@ class Router:
     def _count_error(self, client: Client) -> None:
         now = self.clock()
         errors = client.errors
+        if errors is None:
+            errors = client.errors = deque()
         errors.append(now)
         while errors and errors[0] <= now - self.config.error_window:
             errors.popleft()
@@ -353,7 +361,9 @@ class Router:
         if old is None or not self.presence.claim_nick(conn, new):
             return
         client.nick = new
-        self.out.broadcast(self.presence.registered(), NickChanged(old=old, new=new))
+        audience = self._presence_audience(conn)
+        audience.add(conn)
+        self.out.broadcast(audience, NickChanged(old=old, new=new))
 
     def _register(self, conn: int, frame: Register) -> None:
         client = self.clients[conn]
@@ -362,14 +372,24 @@ class Router:
         self._check_nick(client, frame.nick)
         if not self.presence.claim_nick(conn, frame.nick):
             raise Refusal(ErrorCode.NICK_IN_USE, f"{frame.nick} is taken")
-        others = list(self.presence.registered())
         client.nick = frame.nick
         client.last_active = self.clock()
-        users = tuple(self.presence.online()[:MAX_LIST])
-        self.out.frame(
-            conn, Registered(id=frame.id, nick=frame.nick, users=users, account=client.account)
+        total = self.presence.count()
+        users: tuple[str, ...] = ()
+        if self._global_presence():
+            users = tuple(self.presence.online()[: self._users_budget])
+        complete = len(users) == total
+        registered = Registered(
+            id=frame.id,
+            nick=frame.nick,
+            users=users,
+            account=client.account,
+            users_total=None if complete else total,
         )
-        self.out.broadcast([c for c in others if c != conn], UserOnline(nick=frame.nick))
+        self.out.frame(conn, registered)
+        audience = self._presence_audience(conn)
+        audience.discard(conn)
+        self.out.broadcast(audience, UserOnline(nick=frame.nick))
 
     def _nick(self, conn: int, frame: Nick) -> None:
         client = self.clients[conn]
@@ -383,7 +403,24 @@ class Router:
             raise Refusal(ErrorCode.NICK_IN_USE, f"{frame.nick} is taken")
         client.nick = frame.nick
         changed = NickChanged(old=old, new=frame.nick)
-        self.out.broadcast(self.presence.registered(), changed, conn, frame.id)
+        audience = self._presence_audience(conn)
+        audience.add(conn)
+        self.out.broadcast(audience, changed, conn, frame.id)
+
+    def _global_presence(self) -> bool:
+        """True while few enough users are online for everyone to see everyone."""
+        return self.presence.count() <= self.config.presence_global_max
+
+    def _presence_audience(self, conn: int) -> set[int]:
+        """Who hears that *conn* came, went or changed nick (a fresh set to adjust).
+
+        Everyone registered while the server is at or below ``presence_global_max``
+        online users; above it, only those sharing a channel with *conn*, so that a
+        registration or a disconnect costs what the user's channels cost, not O(users).
+        """
+        if self._global_presence():
+            return set(self.presence.registered())
+        return self.presence.peers(conn)
 
     def _ping(self, conn: int, frame: Ping) -> None:
         self.out.frame(conn, Pong(id=frame.id, token=frame.token))
@@ -440,15 +477,12 @@ class Router:
         client = self.clients[conn]
         now = self.clock()
         client.last_active = now
-        data = encode_dict(
-            {
-                "type": "privmsg",
-                "to": self.clients[target].nick,
-                "payload": frame.payload,
-                "kind": frame.kind,
-                "sender": client.nick,
-                "ts": now,
-            }
-        )
-        self.out.send((target,), data, "privmsg")
+        envelope = {
+            "type": "privmsg",
+            "to": self.clients[target].nick,
+            "kind": frame.kind,
+            "sender": client.nick,
+            "ts": now,
+        }
+        self.out.send((target,), encode_relay(envelope, frame.payload), "privmsg")
         self.out.ok(conn, frame.id)

@@ -25,12 +25,23 @@ __all__ = ["Client", "Close", "Delivery", "Job", "Outbox", "Output", "Refusal"]
 
 @dataclass(frozen=True, slots=True)
 class Delivery:
-    """The same encoded bytes for every connection in ``targets``."""
+    """The same encoded bytes for every connection in ``targets`` except ``exclude``.
+
+    ``exclude`` lets a channel relay pass the channel's cached member tuple as it is
+    (the sender is skipped by the shell) instead of building a new list per message.
+    """
 
     targets: Sequence[int]
     data: bytes
     kind: str = ""
     """The frame type (for metrics); empty when unknown."""
+    exclude: int | None = None
+    """A connection among ``targets`` that must not get the bytes (the sender)."""
+
+    def recipients(self) -> int:
+        """How many connections get the bytes."""
+        n = len(self.targets)
+        return n - 1 if self.exclude is not None and self.exclude in self.targets else n
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,7 +75,7 @@ class Output:
 
     def frames_for(self, conn: int) -> list[bytes]:
         """Bytes delivered to *conn*, in order (a convenience for tests)."""
-        return [d.data for d in self.deliveries if conn in d.targets]
+        return [d.data for d in self.deliveries if conn in d.targets and conn != d.exclude]
 
 
 class Refusal(Exception):
@@ -96,9 +107,28 @@ class Client:
     last_active: float = 0.0
     closing: bool = False
     quit_reason: str | None = None
-    errors: deque[float] = field(default_factory=deque)
-    invited_to: set[str] = field(default_factory=set)
+    errors: deque[float] | None = None
+    """Times of recent protocol errors; created at the first one (idle clients have none)."""
+    invited_to: set[str] | None = None
+    """Keys of channels this client was invited to; created at the first invite."""
     limits: ConnectionLimits | None = None
+
+    def invite(self, key: str) -> None:
+        """Remember an invitation to channel *key*."""
+        if self.invited_to is None:
+            self.invited_to = set()
+        self.invited_to.add(key)
+
+    def uninvite(self, key: str) -> None:
+        """Forget an invitation to channel *key* (used up, or no longer valid)."""
+        if self.invited_to is not None:
+            self.invited_to.discard(key)
+            if not self.invited_to:
+                self.invited_to = None
+
+    def is_invited(self, key: str) -> bool:
+        """True when this client holds an invitation to channel *key*."""
+        return self.invited_to is not None and key in self.invited_to
 
     def identities(self) -> tuple[str, ...]:
         """Stable identities, strongest first (account, published key, nick)."""
@@ -129,10 +159,15 @@ class Outbox:
         out, self._out = self._out, Output()
         return out
 
-    def send(self, targets: Sequence[int], data: bytes, kind: str = "") -> None:
-        """Deliver already-encoded *data* (a frame of type *kind*) to *targets*."""
+    def send(
+        self, targets: Sequence[int], data: bytes, kind: str = "", exclude: int | None = None
+    ) -> None:
+        """Deliver already-encoded *data* (a frame of type *kind*) to *targets* but *exclude*.
+
+        *targets* must not change afterwards (pass a tuple or a fresh list).
+        """
         if targets:
-            self._out.deliveries.append(Delivery(targets, data, kind))
+            self._out.deliveries.append(Delivery(targets, data, kind, exclude))
 
     def frame(self, conn: int, frame: Frame) -> None:
         """Encode *frame* and deliver it to one connection."""

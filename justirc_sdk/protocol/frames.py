@@ -219,11 +219,17 @@ class Register(Frame):
 @_frame("registered")
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Registered(Frame):
-    """S: registration succeeded; ``users`` are the nicks online now."""
+    """S: registration succeeded; ``users`` are the nicks online now.
+
+    ``users_total`` (optional) is set when ``users`` is not the complete list: the server
+    is above its global-presence threshold (``users`` is then empty) or the list would not
+    fit in one frame. It counts every registered user, you included.
+    """
 
     nick: str = spec(_nick)
     users: tuple[str, ...] = spec(v_list(_nick, MAX_LIST), ())
     account: str | None = spec(v_opt(_account), None)
+    users_total: int | None = spec(v_opt(v_int(0, 1_000_000_000)), None)
 
 
 @_frame("nick")

@@ -44,7 +44,9 @@ def test_fanout_encodes_once_and_stamps_sender() -> None:
     out = feed(router, 1, type="chanmsg", channel="#r", payload="cA==", sender="bob", ts=5)
     assert len(out.deliveries) == 1
     delivery = out.deliveries[0]
-    assert sorted(delivery.targets) == [2, 3]
+    assert sorted(t for t in delivery.targets if t != delivery.exclude) == [2, 3]
+    assert delivery.recipients() == 2
+    assert out.frames_for(1) == []  # the sender is excluded
     assert json.loads(delivery.data) == {
         "type": "chanmsg",
         "channel": "#r",
