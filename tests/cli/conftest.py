@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Iterator
-from contextlib import AsyncExitStack, asynccontextmanager
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +14,8 @@ from justirc_cli.client import ChatClient
 from justirc_cli.formatting import Line, plain
 from justirc_sdk import Session
 from server.embedded import EmbeddedServer
+from tests._sessions import Connect as Connect
+from tests._sessions import sessions
 
 
 @pytest.fixture
@@ -85,19 +87,12 @@ class Term:
 
 
 OpenTerm = Callable[..., Any]
-Connect = Callable[..., Any]
 
 
 @pytest.fixture
 async def connect(server: EmbeddedServer) -> AsyncIterator[Connect]:
     """``await connect("bob")``: a plain SDK session (the other person), closed at the end."""
-    async with AsyncExitStack() as stack:
-
-        async def make(nick: str, **options: Any) -> Session:
-            session = await Session.connect("127.0.0.1", server.port, nick=nick, **options)
-            stack.push_async_callback(session.close)
-            return session
-
+    async with sessions("127.0.0.1", server.port) as make:
         yield make
 
 

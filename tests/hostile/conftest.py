@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Iterator
-from contextlib import AsyncExitStack
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from justirc_sdk import Session
 from server.embedded import EmbeddedServer
+from tests._sessions import Connect as Connect
+from tests._sessions import sessions
 
 from .relay import Relay
 
@@ -32,18 +31,8 @@ def relay(server: EmbeddedServer) -> Iterator[Relay]:
         yield proxy
 
 
-Connect = Callable[..., Any]
-
-
 @pytest.fixture
 async def connect(relay: Relay) -> AsyncIterator[Connect]:
     """``await connect("alice")``: a session that talks to the server through the relay."""
-    async with AsyncExitStack() as stack:
-
-        async def make(nick: str, **options: Any) -> Session:
-            options.setdefault("reconnect", False)
-            session = await Session.connect("127.0.0.1", relay.port, nick=nick, **options)
-            stack.push_async_callback(session.close)
-            return session
-
+    async with sessions("127.0.0.1", relay.port, reconnect=False) as make:
         yield make

@@ -6,14 +6,14 @@ The panel runs on the kernel's asyncio loop, so these tests run on asyncio only.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Iterator
-from contextlib import AsyncExitStack
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from justirc_sdk import Session
 from server.embedded import EmbeddedServer
+from tests._sessions import Connect as Connect
+from tests._sessions import sessions
 from widgets import ChatPanel
 
 
@@ -28,19 +28,10 @@ def server(tmp_path: Path) -> Iterator[EmbeddedServer]:
         yield srv
 
 
-Connect = Callable[..., Any]
-
-
 @pytest.fixture
 async def connect(server: EmbeddedServer) -> AsyncIterator[Connect]:
     """``await connect("alice")``: a session on the test server, closed at the end."""
-    async with AsyncExitStack() as stack:
-
-        async def make(nick: str, **options: Any) -> Session:
-            session = await Session.connect("127.0.0.1", server.port, nick=nick, **options)
-            stack.push_async_callback(session.close)
-            return session
-
+    async with sessions("127.0.0.1", server.port) as make:
         yield make
 
 
