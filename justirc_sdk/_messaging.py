@@ -25,7 +25,14 @@ from ._e2e import Inbound
 from .crypto import AttachmentDecryptor, AttachmentDescriptor, encrypt_attachment
 from .crypto.attachments import MAX_CHUNK_SIZE
 from .crypto.errors import CryptoError, KeyChangedError, MissingKeysError, RekeyRequiredError
-from .errors import ImageError, JustIRCError, MessageTooLarge, NoKeys, NotInChannel
+from .errors import (
+    ImageError,
+    JustIRCError,
+    MessageTooLarge,
+    NoKeys,
+    NotInChannel,
+    RateLimited,
+)
 from .images import ImageInput, ProgressCallback, check_image, prepare_image
 
 if TYPE_CHECKING:
@@ -37,6 +44,8 @@ _log = logging.getLogger(__name__)
 _FILE_ID = 16  # every attachment chunk starts with its file id
 _CHUNK = MAX_CHUNK_SIZE  # 44 KiB: the largest that fits one frame after base64
 _WINDOW = 8  # attachment chunks in flight
+_MAX_EARLY = 64  # chunks a receiver holds ahead of a missing one
+_MAX_CHUNK_REFUSALS = 1000  # rate-limit refusals one image may wait out
 _MAX_TRANSFERS_PER_SENDER = 4
 _TRANSFER_TIMEOUT = 300.0
 _MAX_HELD = 50
@@ -56,6 +65,9 @@ class _Transfer:
     started: float
     verified: bool
     parts: list[bytes] = field(default_factory=list)
+    next_index: int = 0
+    early: dict[int, bytes] = field(default_factory=dict)
+    """Chunks that arrived ahead of their turn (a resent chunk overtaken by later ones)."""
 
 
 MAX_TEXT_BYTES = 32 * 1024
@@ -281,34 +293,46 @@ class Messaging:
         chunks: list[bytes],
         progress: ProgressCallback | None,
     ) -> None:
-        """Send attachment chunks in order, with up to ``_WINDOW`` awaiting their ``ok``.
+        """Send attachment chunks with up to ``_WINDOW`` awaiting their ``ok``.
 
         The window keeps the connection busy while the server relays earlier chunks. A
-        refused chunk (e.g. ``rate_limited``) aborts the image with that error: the
-        receiver drops an incomplete image after a while.
+        chunk the server refuses for the rate limit is sent again after ``retry_after``;
+        the receiver puts chunks back in order by their authenticated index.
+        ``progress(done, total)`` follows the acknowledged chunks.
         """
         session = self._session
-        window: deque[tuple[str, Any]] = deque()
-        total = len(chunks)
+        frames: deque[p.Frame] = deque()
+        for chunk in chunks:
+            data = base64.b64encode(chunk).decode()
+            if channel is not None:
+                frames.append(p.ChanMsg(channel=channel, payload=data, kind="file"))
+            else:
+                assert nick is not None
+                frames.append(p.PrivMsg(to=nick, payload=data, kind="file"))
+        window: deque[tuple[str, Any, p.Frame]] = deque()
+        total, done, refusals = len(frames), 0, 0
         try:
-            for index, chunk in enumerate(chunks, 1):
-                data = base64.b64encode(chunk).decode()
-                if channel is not None:
-                    frame: p.Frame = p.ChanMsg(channel=channel, payload=data, kind="file")
-                else:
-                    assert nick is not None
-                    frame = p.PrivMsg(to=nick, payload=data, kind="file")
-                if len(window) >= _WINDOW:
-                    await session._await_reply(*window.popleft(), "file")
-                window.append(await session._send_request(frame))
+            while frames or window:
+                while frames and len(window) < _WINDOW:
+                    frame = frames.popleft()
+                    window.append((*await session._send_request(frame), frame))
+                rid, pending, frame = window.popleft()
+                try:
+                    await session._await_reply(rid, pending, "file")
+                except RateLimited as exc:
+                    refusals += 1
+                    if refusals > _MAX_CHUNK_REFUSALS:
+                        raise
+                    await anyio.sleep(max(exc.retry_after, 0.01))
+                    frames.appendleft(frame)
+                    continue
+                done += 1
                 if progress is not None:
-                    result = progress(index, total)
+                    result = progress(done, total)
                     if result is not None:
                         await result
-            while window:
-                await session._await_reply(*window.popleft(), "file")
         finally:
-            for rid, _ in window:
+            for rid, _, _ in window:
                 session._pending.pop(rid, None)
 
     async def rotate(self, target: str) -> None:
@@ -452,8 +476,21 @@ class Messaging:
         transfer = self._transfers.get(key)
         if transfer is None or transfer.channel != channel:
             return [ev.DecryptionFailed(sender, channel, "image chunk for no known transfer")]
+        index = int.from_bytes(raw[_FILE_ID : _FILE_ID + 4], "big")
+        if index < transfer.next_index or index in transfer.early:
+            return []  # a duplicate: the chunk is already in
+        if index > transfer.next_index:
+            if len(transfer.early) >= _MAX_EARLY:
+                del self._transfers[key]
+                return [ev.DecryptionFailed(sender, channel, "image chunks far out of order")]
+            transfer.early[index] = raw  # authenticated when its turn comes
+            return []
         try:
-            transfer.parts.append(transfer.decryptor.feed(raw))
+            chunk: bytes | None = raw
+            while chunk is not None:
+                transfer.parts.append(transfer.decryptor.feed(chunk))
+                transfer.next_index += 1
+                chunk = transfer.early.pop(transfer.next_index, None)
             if not transfer.decryptor.complete:
                 return []
             transfer.decryptor.finish()

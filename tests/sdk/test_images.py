@@ -15,6 +15,8 @@ from justirc_sdk import events
 from justirc_sdk.errors import ImageError
 from justirc_sdk.images import prepare_image
 from justirc_sdk.session import Session
+from server.embedded import EmbeddedServer
+from tests._sessions import sessions
 
 from .conftest import Connect
 
@@ -149,3 +151,19 @@ async def test_ten_megabyte_image_passes_default_limits(connect: Connect) -> Non
     await alice.send_image("bob", data)
     received = await got  # type: ignore[misc]
     assert received.data == data
+
+
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])
+async def test_image_survives_rate_limit_refusals(tmp_path: Path) -> None:
+    """Chunks refused by a tight image limit are resent; the receiver reorders them."""
+    data = png_bytes(400, 300, noise=True)  # ~360 KB: about 9 chunks
+    limit = (200_000.0, 130_000.0)  # bytes/s and burst: refuses most of a full window
+    with EmbeddedServer(tmp_path / "data", rate_images=limit, rate_refusals=(1e6, 1e6)) as srv:
+        async with sessions("127.0.0.1", srv.port) as connect:
+            alice, bob = await connect("alice"), await connect("bob")
+            progress: list[int] = []
+            got = image_from(bob, "alice")
+            await alice.send_image("bob", data, progress=lambda done, _total: progress.append(done))
+            received = await got  # type: ignore[misc]
+    assert received.data == data
+    assert progress == list(range(1, len(progress) + 1))
