@@ -291,3 +291,16 @@ def test_names_are_case_insensitive_and_reserved_names_caught() -> None:
     assert p.is_reserved_nick("ADMIN") and p.is_reserved_nick("Root")
     assert not p.is_valid_nick("ab") and p.is_valid_nick("a_b-c")
     assert p.is_valid_channel("#" + "a" * 50) and not p.is_valid_channel("#" + "a" * 51)
+
+
+@settings(max_examples=60)
+@given(
+    st.text(min_size=1024, max_size=3000)
+    | st.from_regex(r"[A-Za-z0-9+/]{1024,3000}", fullmatch=True)
+)
+def test_large_payloads_round_trip_whether_spliced_or_escaped(payload: str) -> None:
+    frame = p.ChanMsg(channel="#big", payload=payload, kind="file", sender="alice", ts=1.5)
+    line = p.encode(frame)
+    assert line.count(b"\n") == 1
+    assert json.loads(line) == {"type": "chanmsg", **_fields.to_json(frame)}
+    assert p.decode_frame(line) == frame
