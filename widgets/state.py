@@ -448,8 +448,11 @@ class ChatState:
                 verified=event.verified,
             )
         elif isinstance(event, ev.ChannelJoined):
+            known = self.conversation(event.channel, create=False)
+            already = known is not None and known.joined  # loaded when the panel was built
             self.load_channel(event.channel, event.members, event.topic)
-            self.add_notice(event.channel, f"You joined {event.channel}.")
+            if not already:
+                self.add_notice(event.channel, f"You joined {event.channel}.")
         elif isinstance(event, ev.ChannelLeft):
             conv = self.conversation(event.channel, create=False)
             if conv is not None:

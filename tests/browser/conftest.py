@@ -11,7 +11,6 @@ import contextlib
 import json
 import os
 import secrets
-import shutil
 import signal
 import socket
 import subprocess
@@ -72,8 +71,11 @@ class Lab:
     root: Path
     process: subprocess.Popen[bytes]
     log: Path
+    kind: str = "lab"
 
     def notebook_url(self, name: str) -> str:
+        if self.kind == "notebook":  # Notebook 7's single-document page
+            return f"{self.url}/notebooks/{name}?token={self.token}"
         return f"{self.url}/lab/tree/{name}?token={self.token}&reset"
 
 
@@ -152,11 +154,14 @@ def chromium() -> Path:
     return CHROMIUM
 
 
-@pytest.fixture(scope="module")
-def lab(chromium: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
-    if shutil.which("jupyter", path=str(Path(sys.executable).parent)) is None:
-        skip_or_fail("jupyterlab is not installed (pip install -e '.[dev]')")
-    root = tmp_path_factory.mktemp("lab")
+def _start(kind: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
+    """Start JupyterLab (``kind="lab"``) or Notebook 7 (``"notebook"``) on a free port."""
+    module = "jupyterlab" if kind == "lab" else "notebook"
+    try:
+        __import__(module)
+    except ImportError:
+        skip_or_fail(f"{module} is not installed (pip install -e '.[dev]')")
+    root = tmp_path_factory.mktemp(kind)
     home = tmp_path_factory.mktemp("jupyter-home")
     panel_notebook(root / "panel.ipynb")
     port, token = free_port(), secrets.token_hex(16)
@@ -170,26 +175,27 @@ def lab(chromium: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[La
         IPYTHONDIR=str(home / "ipython"),
         PYTHONPATH=os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")])),
     )
-    # render every cell: with JupyterLab's windowed notebook, outputs of cells scrolled
-    # out of view are not in the page at all, and the test waits for them
+    # render every cell: with the windowed notebook, outputs of cells scrolled out of
+    # view are not in the page at all, and the test waits for them
     tracker = home / "settings" / "@jupyterlab" / "notebook-extension"
     tracker.mkdir(parents=True)
     (tracker / "tracker.jupyterlab-settings").write_text('{"windowingMode": "none"}')
-    log = home / "jupyterlab.log"
+    app = "LabApp" if kind == "lab" else "JupyterNotebookApp"
+    log = home / f"{kind}.log"
     with log.open("wb") as out:
         process = subprocess.Popen(
             [
                 sys.executable,
                 "-m",
-                "jupyterlab",
+                module,
                 "--no-browser",
                 "--ip=127.0.0.1",
                 f"--port={port}",
                 "--ServerApp.port_retries=0",
                 f"--IdentityProvider.token={token}",
                 f"--ServerApp.root_dir={root}",
-                "--LabApp.expose_app_in_browser=True",
-                "--LabApp.news_url=",
+                f"--{app}.expose_app_in_browser=True",
+                *(["--LabApp.news_url="] if kind == "lab" else []),
                 "--allow-root",
             ],
             cwd=root,
@@ -198,7 +204,7 @@ def lab(chromium: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[La
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-    lab = Lab(f"http://127.0.0.1:{port}", token, root, process, log)
+    lab = Lab(f"http://127.0.0.1:{port}", token, root, process, log, kind)
     try:
         _wait_ready(lab)
         yield lab
@@ -206,8 +212,18 @@ def lab(chromium: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[La
         _stop(process)
 
 
+@pytest.fixture(scope="module")
+def lab(chromium: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
+    yield from _start("lab", tmp_path_factory)
+
+
+@pytest.fixture(scope="module")
+def notebook7(chromium: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
+    yield from _start("notebook", tmp_path_factory)
+
+
 @pytest.fixture
-def page(chromium: Path, lab: Lab) -> Iterator[Any]:
+def page(chromium: Path) -> Iterator[Any]:
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as pw:

@@ -51,16 +51,9 @@ def message(page: Any, text: str) -> Any:
     return page.locator(".justirc-message-list .justirc-msg", has_text=text)
 
 
-def test_panel_in_jupyterlab(lab: Lab, page: Any) -> None:
-    dialogs: list[str] = []
-
-    def on_dialog(dialog: Any) -> None:
-        dialogs.append(dialog.message)
-        dialog.dismiss()
-
-    page.on("dialog", on_dialog)
-    page.set_default_timeout(90_000)
-    page.goto(lab.notebook_url("panel.ipynb"))
+def open_and_run(page: Any, app: Lab) -> None:
+    """Open the panel notebook, run all cells, wait for the panel and the bot's answer."""
+    page.goto(app.notebook_url("panel.ipynb"))
     page.wait_for_function(
         "() => window.jupyterapp && document.querySelector('.jp-Notebook')", timeout=90_000
     )
@@ -72,10 +65,21 @@ def test_panel_in_jupyterlab(lab: Lab, page: Any) -> None:
         timeout=90_000,
     )
     page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
-
     page.locator(".justirc-panel").wait_for(state="visible")
     # the printed line alone: a traceback quoting the print statement must not match
     output(page, re.compile(r"^\s*echobot answered in #lab\s*$")).wait_for()
+
+
+def test_panel_in_jupyterlab(lab: Lab, page: Any) -> None:
+    dialogs: list[str] = []
+
+    def on_dialog(dialog: Any) -> None:
+        dialogs.append(dialog.message)
+        dialog.dismiss()
+
+    page.on("dialog", on_dialog)
+    page.set_default_timeout(90_000)
+    open_and_run(page, lab)
     output(page, "flood armed").wait_for()
     # the security header and the channel view
     header = page.locator(".justirc-security-header")
@@ -129,3 +133,19 @@ def test_panel_in_jupyterlab(lab: Lab, page: Any) -> None:
     for selector in (".justirc-msg.justirc-own", ".justirc-msg:not(.justirc-own)"):
         ratio = page.evaluate(CONTRAST_JS, selector)
         assert ratio >= 4.5, f"{selector}: contrast {ratio:.2f} in the dark theme"
+
+
+def test_panel_in_notebook7(notebook7: Lab, page: Any) -> None:
+    """The same panel in Notebook 7's single-document page."""
+    page.set_default_timeout(90_000)
+    open_and_run(page, notebook7)
+    send(page, "hi from notebook 7")
+    message(page, "echo: hi from notebook 7").wait_for()
+    send(page, EVIL)
+    message(page, "echo: " + EVIL).wait_for()
+    assert page.locator(".justirc-message-list img").count() == 0
+    for selector in (".justirc-msg.justirc-own", ".justirc-msg:not(.justirc-own)"):
+        ratio = page.evaluate(CONTRAST_JS, selector)
+        assert ratio >= 4.5, f"{selector}: contrast {ratio:.2f} in Notebook 7"
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.locator(".justirc-panel").screenshot(path=str(ARTIFACTS / "panel-notebook7.png"))
