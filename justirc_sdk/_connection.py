@@ -185,6 +185,7 @@ class _Connection:
                 self._emit(ev.Disconnected(reason, will_reconnect=self.reconnect))
                 if not self.reconnect:
                     self._closing = True
+                    self.crypto.close()  # persist what this session received
                     self._hub.close()
                     self._closed.set()
                     return
