@@ -13,6 +13,7 @@ import pytest
 import bots
 from bots import Bot, CheckFailure, Context, events
 from bots.testing import BotHarness
+from tests._clock import FakeClock
 
 pytestmark = pytest.mark.anyio
 Factory = Callable[..., Awaitable[BotHarness]]
@@ -21,14 +22,6 @@ Factory = Callable[..., Awaitable[BotHarness]]
 class Flavour(enum.Enum):
     VANILLA = 1
     CHOCOLATE = 2
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 def make_bot(clock: FakeClock | None = None) -> Bot:
@@ -90,7 +83,7 @@ def make_bot(clock: FakeClock | None = None) -> Bot:
         await ctx.reply("thank you")
 
     @bot.command()
-    @bots.cooldown(2, 10, clock=clock or FakeClock())
+    @bots.cooldown(2, 10, clock=clock or FakeClock(1000.0))
     async def limited(ctx: Context) -> None:
         await ctx.reply("limited ok")
 
@@ -224,7 +217,7 @@ async def test_checks(bot_harness_factory: Factory) -> None:
 
 
 async def test_cooldown_per_user(bot_harness_factory: Factory) -> None:
-    clock = FakeClock()
+    clock = FakeClock(1000.0)
     h = await bot_harness_factory(make_bot(clock))
     bob = await h.user("bob")
     alice = await h.user("alice")

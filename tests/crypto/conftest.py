@@ -9,19 +9,7 @@ import pytest
 
 from justirc_sdk.crypto import CryptoEngine, EngineConfig
 from justirc_sdk.crypto import _primitives as prim
-
-
-class FakeClock:
-    """A clock tests move by hand."""
-
-    def __init__(self, t: float = 1_700_000_000.0) -> None:
-        self.t = t
-
-    def __call__(self) -> float:
-        return self.t
-
-    def advance(self, seconds: float) -> None:
-        self.t += seconds
+from tests._clock import FakeClock as FakeClock
 
 
 def snapshot(engine: CryptoEngine) -> str:

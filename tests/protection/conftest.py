@@ -9,24 +9,12 @@ from pathlib import Path
 import pytest
 
 from server.passwords import Argon2Params
-
-
-class FakeClock:
-    """A clock tests move by hand, so expiry is tested without sleeping."""
-
-    def __init__(self, start: float = 1_000_000.0) -> None:
-        self.now = start
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
+from tests._clock import FakeClock
 
 
 @pytest.fixture
 def clock() -> FakeClock:
-    return FakeClock()
+    return FakeClock(1_000_000.0)
 
 
 @pytest.fixture

@@ -8,22 +8,10 @@ from pathlib import Path
 from typing import Any
 
 from server.embedded import EmbeddedServer
+from tests._clock import FakeClock as Clock
 from tests.server.client import RawClient
 
 PASSWORD = "correct horse battery"
-
-
-class Clock:
-    """A wall clock moved by hand (lockout, token and ban expiry without sleeping)."""
-
-    def __init__(self, now: float = 1_700_000_000.0) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
 
 
 @contextmanager

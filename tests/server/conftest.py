@@ -8,21 +8,9 @@ from pathlib import Path
 import pytest
 
 from server.embedded import EmbeddedServer
+from tests._clock import FakeClock
 
 from .client import RawClient
-
-
-class FakeClock:
-    """A wall clock the test moves by hand (for timed bans)."""
-
-    def __init__(self, now: float = 1_700_000_000.0) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
 
 
 @pytest.fixture

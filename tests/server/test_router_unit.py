@@ -10,14 +10,7 @@ from server.channels import ChannelRegistry, hash_password, verify_password
 from server.config import ServerConfig
 from server.router import Router
 from server.routing import Output
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
+from tests._clock import FakeClock as Clock
 
 
 def frames(out: Output, conn: int) -> list[dict[str, Any]]:
@@ -36,7 +29,7 @@ def registered(router: Router, conn: int, nick: str) -> None:
 
 
 def test_fanout_encodes_once_and_stamps_sender() -> None:
-    clock = Clock()
+    clock = Clock(1000.0)
     router = Router(clock=clock)
     for conn, nick in ((1, "alice"), (2, "bob"), (3, "carol")):
         registered(router, conn, nick)
@@ -70,7 +63,7 @@ def test_requests_with_id_get_replies_and_without_id_do_not() -> None:
 
 
 def test_protocol_errors_within_window_disconnect() -> None:
-    clock = Clock()
+    clock = Clock(1000.0)
     router = Router(ServerConfig(max_errors=3, error_window=10), clock=clock)
     router.connected(1)
     error = ProtocolError(ErrorCode.BAD_FRAME, "nope")
@@ -85,7 +78,7 @@ def test_protocol_errors_within_window_disconnect() -> None:
 
 
 def test_timed_ban_with_injected_clock() -> None:
-    clock = Clock()
+    clock = Clock(1000.0)
     router = Router(clock=clock)
     registered(router, 1, "owner")
     registered(router, 2, "guest")
