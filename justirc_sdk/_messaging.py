@@ -29,7 +29,6 @@ from .errors import (
     ImageError,
     JustIRCError,
     MessageTooLarge,
-    NoKeys,
     NotInChannel,
     RateLimited,
 )
@@ -181,7 +180,7 @@ class Messaging:
         async def fetch(nick: str) -> None:
             try:
                 await self.ensure_peer(nick)
-            except (NoKeys, JustIRCError) as exc:
+            except JustIRCError as exc:  # NoKeys, NoSuchNick, a bad bundle, ...
                 _log.info("no usable keys for %s: %s", nick, exc)
                 failed.add(nick)
 
@@ -204,10 +203,7 @@ class Messaging:
 
     async def _seal_private(self, nick: str, body: bytes) -> str:
         await self.ensure_peer(nick)
-        try:
-            payload: str = self._e2e.seal_private(nick, body)
-        except KeyChangedError:
-            raise
+        payload: str = self._e2e.seal_private(nick, body)  # KeyChangedError propagates
         return payload
 
     async def send_private_text(self, nick: str, text: str, *, action: bool) -> None:
