@@ -1,8 +1,9 @@
 """End to end with real SDK sessions: a 10 MB image, and channel messages at 2/10/100 members.
 
 Image: Alice sends Bob a 10 MB PNG through a justirc-server subprocess; the time runs from
-``send_image`` (read, encrypt in 32 KiB chunks, send) until Bob's ``ImageMessage`` event
-(route, reassemble, decrypt, verify the digest). Reported in MB/s (10^6 bytes).
+``send_image`` (read, encrypt in 60 KiB chunks, send each as a binary body) until Bob's
+``ImageMessage`` event (route, reassemble, decrypt, verify the digest, decode every
+pixel). Reported in MB/s (10^6 bytes).
 
 Channel: one sender in this process, the other members in a child process (so their
 decryption does not steal the sender's CPU). The sender sends ``--messages`` 200-character

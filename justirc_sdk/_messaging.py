@@ -41,7 +41,7 @@ __all__ = ["MAX_TEXT_BYTES", "Messaging"]
 
 _log = logging.getLogger(__name__)
 _FILE_ID = 16  # every attachment chunk starts with its file id
-_CHUNK = MAX_CHUNK_SIZE  # 44 KiB: the largest that fits one frame after base64
+_CHUNK = MAX_CHUNK_SIZE  # 60 KiB: the largest whose sealed chunk fits one binary body
 _WINDOW = 8  # attachment chunks in flight
 _MAX_EARLY = 64  # chunks a receiver holds ahead of a missing one
 _MAX_CHUNK_REFUSALS = 1000  # rate-limit refusals one image may wait out
@@ -298,13 +298,12 @@ class Messaging:
         """
         session = self._session
         frames: deque[p.Frame] = deque()
-        for chunk in chunks:
-            data = base64.b64encode(chunk).decode()
+        for chunk in chunks:  # raw bytes: each goes as a binary body, no base64
             if channel is not None:
-                frames.append(p.ChanMsg(channel=channel, payload=data, kind="file"))
+                frames.append(p.ChanMsg(channel=channel, payload=chunk, kind="file"))
             else:
                 assert nick is not None
-                frames.append(p.PrivMsg(to=nick, payload=data, kind="file"))
+                frames.append(p.PrivMsg(to=nick, payload=chunk, kind="file"))
         window: deque[tuple[str, Any, p.Frame]] = deque()
         total, done, refusals = len(frames), 0, 0
         try:
@@ -376,6 +375,8 @@ class Messaging:
         ts = frame.ts or time.time()
         if frame.kind == "file":
             return await self._receive_chunk(sender, channel, frame.payload)
+        if not isinstance(frame.payload, str):
+            return [ev.DecryptionFailed(sender, channel, "a message came as a binary body")]
         old_fingerprint = self._e2e.peer_fingerprint(sender)
         try:
             if channel is None:
@@ -462,12 +463,15 @@ class Messaging:
                 del self._transfers[key]
 
     async def _receive_chunk(
-        self, sender: str, channel: str | None, payload: str
+        self, sender: str, channel: str | None, payload: str | bytes
     ) -> list[ev.Event]:
-        try:
-            raw = base64.b64decode(payload, validate=True)
-        except (binascii.Error, ValueError):
-            return [ev.DecryptionFailed(sender, channel, "image chunk is not base64")]
+        if isinstance(payload, bytes):
+            raw = payload
+        else:  # a chunk sent as base64 text is accepted too
+            try:
+                raw = base64.b64decode(payload, validate=True)
+            except (binascii.Error, ValueError):
+                return [ev.DecryptionFailed(sender, channel, "image chunk is not base64")]
         key = (p.nick_key(sender), raw[:_FILE_ID])
         transfer = self._transfers.get(key)
         if transfer is None or transfer.channel != channel:

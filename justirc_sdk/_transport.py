@@ -114,11 +114,18 @@ class Transport:
     async def receive(self) -> protocol.Frame:
         """The next frame; :class:`ConnectionLost` at end of stream.
 
-        A line the decoder rejects raises :class:`~justirc_sdk.protocol.ProtocolError`
-        and the next call continues after it.
+        A frame the decoder rejects raises :class:`~justirc_sdk.protocol.ProtocolError`
+        and the next call continues after it; a stream that can no longer be split into
+        frames raises :class:`ConnectionLost`.
         """
         while True:
-            frame = self._decoder.next_frame()
+            try:
+                frame = self._decoder.next_frame()
+            except protocol.ProtocolError as exc:
+                if exc.fatal:
+                    await self.aclose()
+                    raise ConnectionLost(f"the server sent an unframeable stream: {exc}") from exc
+                raise
             if frame is not None:
                 return frame
             try:

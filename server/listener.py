@@ -183,6 +183,8 @@ class _Connection(asyncio.Protocol):
             except ProtocolError as exc:
                 completed = True
                 server.apply(router.protocol_error(self.conn, exc))
+                if exc.fatal:  # the stream cannot be framed any more
+                    server.apply(router.close(self.conn, exc.message, exc.code))
                 continue
             if frame is None:
                 break

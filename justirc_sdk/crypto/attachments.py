@@ -5,7 +5,8 @@ Each chunk on the wire is ``file_id 16 | index u32 | last u8 | ciphertext+tag``.
 (no chunk flagged last), reordering, duplication and splicing chunks of another file (other
 key, other file id) all fail. The :class:`AttachmentDescriptor` (key, size, digest, metadata)
 travels inside an end-to-end encrypted message; the chunks can go as opaque ``kind="file"``
-payloads. A 32 KiB chunk is ~43.7 KiB in base64, well inside one 64 KiB frame.
+payloads. A sealed chunk is its plaintext plus 37 bytes (header and tag): the largest,
+60 KiB, fits one 64 KiB binary body (see ``bin`` in docs/PROTOCOL.md).
 """
 
 from __future__ import annotations
@@ -32,8 +33,8 @@ __all__ = [
 ]
 
 DEFAULT_CHUNK_SIZE = 32 * 1024
-MAX_CHUNK_SIZE = 44 * 1024
-"""Largest chunk whose base64 ciphertext still fits the protocol's 60 KiB payload limit."""
+MAX_CHUNK_SIZE = 60 * 1024
+"""Largest chunk whose sealed form still fits the protocol's 64 KiB binary body."""
 _HDR = struct.Struct(">16sIB")
 
 

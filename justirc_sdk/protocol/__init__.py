@@ -1,6 +1,7 @@
 """JustIRC wire protocol v1: the single definition of every frame (sans-IO).
 
-Frames are one UTF-8 JSON object per line. Use :func:`encode` to turn a frame into
+Frames are one UTF-8 JSON object per line (a message's payload may follow its line as a
+binary body). Use :func:`encode` to turn a frame into
 bytes and :class:`FrameDecoder` to turn received bytes back into typed frames.
 See ``docs/PROTOCOL.md``.
 """
@@ -15,6 +16,7 @@ from .frames import FRAME_TYPES, MESSAGE_KINDS, ROLES, Frame
 from .frames import __all__ as _frames_all
 from .limits import (
     DEFAULT_MAX_FRAME,
+    MAX_BINARY,
     MAX_BUNDLE,
     MAX_PAYLOAD,
     PROTOCOL_VERSION,
@@ -29,6 +31,7 @@ from .limits import (
 __all__ = [
     "DEFAULT_MAX_FRAME",
     "FRAME_TYPES",
+    "MAX_BINARY",
     "MAX_BUNDLE",
     "MAX_PAYLOAD",
     "MESSAGE_KINDS",

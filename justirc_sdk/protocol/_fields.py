@@ -44,6 +44,24 @@ def v_str(
     return check
 
 
+def v_payload(max_text: int, max_binary: int) -> Validator:
+    """An opaque payload: a non-empty base64 string, or the bytes of a binary body."""
+
+    def check(name: str, value: Any) -> str | bytes:
+        kind = type(value)
+        if kind is str:
+            if not 1 <= len(value) <= max_text:
+                raise _bad(name, f"must be 1-{max_text} characters")
+        elif kind is bytes:
+            if not 1 <= len(value) <= max_binary:
+                raise _bad(name, f"must be 1-{max_binary} bytes", ErrorCode.TOO_LARGE)
+        else:
+            raise _bad(name, "must be a string (or a binary body)")
+        return value  # type: ignore[no-any-return]
+
+    return check
+
+
 def v_int(lo: int, hi: int) -> Validator:
     """An integer (not a bool) in ``[lo, hi]``."""
 

@@ -2,7 +2,8 @@
 
 A frame is one JSON object with a ``type``; the class registered for that type checks
 each field's shape and bounds. Opaque fields (``payload``, ``bundle``) are base64
-strings that only clients interpret. ``id`` is an optional request id that the server
+strings that only clients interpret; a message's ``payload`` may instead be the raw
+bytes of a binary body (see :mod:`.codec`). ``id`` is an optional request id that the server
 copies into its reply (``ok``, ``error`` or a typed answer).
 
 Direction: ``C`` client to server, ``S`` server to client, ``C/S`` both.
@@ -25,11 +26,21 @@ from ._fields import (
     v_list,
     v_map,
     v_opt,
+    v_payload,
     v_record,
     v_str,
 )
 from .codes import ErrorCode
-from .limits import CHANNEL_RE, MAX_BUNDLE, MAX_LIST, MAX_PAYLOAD, MAX_REASON, MAX_TOPIC, NICK_RE
+from .limits import (
+    CHANNEL_RE,
+    MAX_BINARY,
+    MAX_BUNDLE,
+    MAX_LIST,
+    MAX_PAYLOAD,
+    MAX_REASON,
+    MAX_TOPIC,
+    NICK_RE,
+)
 
 __all__ = [
     "FRAME_TYPES",
@@ -104,7 +115,7 @@ The server never reads a payload; the kind only selects which rate limit applies
 
 _nick = v_str(20, min_len=3, pattern=NICK_RE, code=ErrorCode.INVALID_NICK)
 _channel = v_str(51, min_len=2, pattern=CHANNEL_RE, code=ErrorCode.INVALID_CHANNEL)
-_payload = v_str(MAX_PAYLOAD, min_len=1)
+_payload = v_payload(MAX_PAYLOAD, MAX_BINARY)
 _reason = v_opt(v_str(MAX_REASON))
 _role = v_enum(*ROLES)
 _password = v_str(1024)
@@ -373,7 +384,7 @@ class PrivMsg(Frame):
     """C/S: an opaque message to one user; the server stamps ``sender`` and ``ts``."""
 
     to: str = spec(_nick)
-    payload: str = spec(_payload)
+    payload: str | bytes = spec(_payload)
     kind: str = spec(v_enum(*MESSAGE_KINDS), "msg")
     sender: str | None = spec(v_opt(_nick), None)
     ts: float | None = spec(v_opt(_time), None)
@@ -385,7 +396,7 @@ class ChanMsg(Frame):
     """C/S: an opaque message to a channel; the server stamps ``sender`` and ``ts``."""
 
     channel: str = spec(_channel)
-    payload: str = spec(_payload)
+    payload: str | bytes = spec(_payload)
     kind: str = spec(v_enum(*MESSAGE_KINDS), "msg")
     sender: str | None = spec(v_opt(_nick), None)
     ts: float | None = spec(v_opt(_time), None)

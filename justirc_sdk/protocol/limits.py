@@ -12,6 +12,7 @@ from dataclasses import dataclass
 __all__ = [
     "CHANNEL_RE",
     "DEFAULT_MAX_FRAME",
+    "MAX_BINARY",
     "MAX_BUNDLE",
     "MAX_LIST",
     "MAX_PAYLOAD",
@@ -36,6 +37,11 @@ DEFAULT_MAX_FRAME = 64 * 1024
 
 MAX_PAYLOAD = 60 * 1024
 """Longest opaque (base64) payload string inside a message frame."""
+
+MAX_BINARY = 64 * 1024
+"""Longest binary body after a frame's header line (see ``bin`` in docs/PROTOCOL.md).
+
+Attachment chunks travel this way: raw bytes, no base64 and no JSON string to scan."""
 
 MAX_BUNDLE = 8 * 1024
 """Longest opaque (base64) public key bundle."""
@@ -82,3 +88,4 @@ class Limits:
     max_frame: int = DEFAULT_MAX_FRAME
     max_payload: int = MAX_PAYLOAD
     max_bundle: int = MAX_BUNDLE
+    max_binary: int = MAX_BINARY

@@ -16,7 +16,8 @@ from justirc_sdk.crypto import (
     decrypt_attachment,
     encrypt_attachment,
 )
-from justirc_sdk.protocol.limits import MAX_PAYLOAD
+from justirc_sdk.crypto.attachments import MAX_CHUNK_SIZE
+from justirc_sdk.protocol.limits import MAX_BINARY, MAX_PAYLOAD
 
 DATA = os.urandom(100_000)
 
@@ -46,6 +47,13 @@ def test_descriptor_round_trip_carries_metadata() -> None:
 def test_default_chunk_fits_one_frame() -> None:
     _, chunks = encrypt_attachment(os.urandom(200_000))
     assert max(len(base64.b64encode(c)) for c in chunks) < MAX_PAYLOAD - 1024
+
+
+def test_largest_chunk_fits_one_binary_body() -> None:
+    _, chunks = encrypt_attachment(os.urandom(200_000), chunk_size=MAX_CHUNK_SIZE)
+    assert max(len(c) for c in chunks) <= MAX_BINARY
+    with pytest.raises(AttachmentError):
+        encrypt_attachment(b"x", chunk_size=MAX_CHUNK_SIZE + 1)
 
 
 def test_truncation_fails() -> None:

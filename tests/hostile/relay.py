@@ -2,10 +2,10 @@
 
 The relay runs an asyncio loop on its own thread (like ``server.embedded.EmbeddedServer``),
 so tests on asyncio and trio alike can put it between ``justirc_sdk.Session`` and a real
-server. Every line (one JSON frame) is parsed per direction and passed through the active
-:class:`Rule` objects, which can drop, duplicate, delay, reorder or rewrite it; the test can
-also inject frames (replays, forgeries) into any connection. All bytes in both directions are
-recorded, for the zero-knowledge checks.
+server. Every frame (a JSON line, with its binary body if it has one) is parsed per
+direction and passed through the active :class:`Rule` objects, which can drop, duplicate,
+delay, reorder or rewrite it; the test can also inject frames (replays, forgeries) into any
+connection. All bytes in both directions are recorded, for the zero-knowledge checks.
 
 Directions: ``"c2s"`` (client to server) and ``"s2c"`` (server to client).
 """
@@ -20,6 +20,9 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
+
+from justirc_sdk.protocol import MAX_BINARY
+from justirc_sdk.protocol.codec import encode_dict
 
 __all__ = [
     "Action",
@@ -42,15 +45,25 @@ Match = Callable[["RelayConn", Frame], bool]
 
 
 def _encode(frame: Frame) -> bytes:
-    return json.dumps(frame, separators=(",", ":"), ensure_ascii=True).encode("ascii") + b"\n"
+    """A frame dict as the wire carries it (a ``bytes`` payload as a binary body)."""
+    return encode_dict(frame)
 
 
-def flip_bit(b64: str, bit: int) -> str:
-    """Flip bit *bit* (modulo the length) of the bytes inside a base64 string."""
-    raw = bytearray(base64.b64decode(b64))
+def flip_bit(value: str | bytes, bit: int) -> str | bytes:
+    """Flip bit *bit* (modulo the length) of raw bytes or of the bytes inside base64."""
+    raw = bytearray(value if isinstance(value, bytes) else base64.b64decode(value))
     index = bit % (len(raw) * 8)
     raw[index // 8] ^= 1 << (index % 8)
-    return base64.b64encode(bytes(raw)).decode("ascii")
+    return bytes(raw) if isinstance(value, bytes) else base64.b64encode(bytes(raw)).decode()
+
+
+def _parse(line: bytes) -> Frame | None:
+    """The JSON object on *line*, or None for anything else (relayed as it is)."""
+    try:
+        frame = json.loads(line)
+    except ValueError:
+        return None
+    return frame if isinstance(frame, dict) else None
 
 
 class Action:
@@ -139,9 +152,9 @@ class FlipBit(Action):
 
     def apply(self, conn: RelayConn, direction: str, frame: Frame, line: bytes) -> list[bytes]:
         value = frame.get(self.field_name)
-        if not isinstance(value, str):
+        if not isinstance(value, str | bytes):
             return [line]
-        size = len(base64.b64decode(value)) * 8
+        size = len(value if isinstance(value, bytes) else base64.b64decode(value)) * 8
         bit = self.bit if self.bit >= 0 else size + self.bit
         return [_encode({**frame, self.field_name: flip_bit(value, bit)})]
 
@@ -373,18 +386,24 @@ class Relay:
                 continue
             except (ConnectionError, OSError):
                 return
-            self._handle(conn, direction, line)
+            frame = _parse(line)
+            size = None if frame is None else frame.get("bin")
+            if type(size) is int and 0 < size <= MAX_BINARY:  # a binary body follows
+                try:
+                    body = await reader.readexactly(size)
+                except (asyncio.IncompleteReadError, ConnectionError, OSError):
+                    return
+                assert frame is not None
+                del frame["bin"]
+                frame["payload"] = body
+                line += body
+            self._handle(conn, direction, line, frame)
             writer = conn._writers[direction]
             with contextlib.suppress(ConnectionError, OSError):
                 await writer.drain()
 
-    def _handle(self, conn: RelayConn, direction: str, line: bytes) -> None:
-        try:
-            frame = json.loads(line)
-        except ValueError:
-            conn.write(direction, line)
-            return
-        if not isinstance(frame, dict):
+    def _handle(self, conn: RelayConn, direction: str, line: bytes, frame: Frame | None) -> None:
+        if frame is None:
             conn.write(direction, line)
             return
         conn.frames[direction].append(frame)

@@ -94,7 +94,7 @@ async def room(connect: Connect, name: str = "#h") -> tuple[Session, Session]:
 
 
 def noise_png(side: int = 180) -> bytes:
-    """An incompressible PNG (random pixels): several 32 KiB chunks on the wire."""
+    """An incompressible PNG (random pixels): several attachment chunks on the wire."""
     img = Image.frombytes("RGB", (side, side), os.urandom(side * side * 3))
     buf = io.BytesIO()
     img.save(buf, format="PNG")
@@ -209,6 +209,21 @@ async def test_replayed_image_is_not_shown_twice(connect: Connect, relay: Relay)
     await alice.send("bob", "marker")
     seen = await collect_until(stream, is_from("alice", "marker"))
     assert shown(seen) == ["marker"]
+
+
+async def test_image_chunks_travel_as_binary_bodies(connect: Connect, relay: Relay) -> None:
+    alice, bob = await pair(connect)
+    png = noise_png(300)  # ~270 KB: five chunks
+    got = bob.wait_for(events.ImageMessage, timeout=10)
+    await alice.send_image("bob", png)
+    assert (await got).data == png
+    for nick, direction in (("alice", "c2s"), ("bob", "s2c")):
+        chunks = [f for f in relay.frames(nick, direction, "privmsg") if f.get("kind") == "file"]
+        assert len(chunks) == -(-len(png) // (60 * 1024))
+        assert all(isinstance(f["payload"], bytes) for f in chunks)
+        assert all(len(f["payload"]) <= 64 * 1024 for f in chunks)
+    sent = relay.bytes_seen()
+    assert png[1000:1064] not in sent  # ciphertext only, in both directions
 
 
 async def test_duplicated_frames_show_once(connect: Connect, relay: Relay) -> None:

@@ -7,7 +7,7 @@ import socket
 from collections import deque
 from typing import Any
 
-from justirc_sdk.protocol import Frame, encode
+from justirc_sdk.protocol import Frame, FrameDecoder, encode, encode_dict
 
 TIMEOUT = 5.0
 
@@ -32,7 +32,7 @@ class RawClient:
         self.auto_pong = auto_pong
         self.pings = 0
         self.nick: str | None = None
-        self._buf = b""
+        self._decoder = FrameDecoder(1 << 20)
         self._frames: deque[dict[str, Any]] = deque()
         self._ids = 0
         self.eof = False
@@ -43,7 +43,8 @@ class RawClient:
         if isinstance(frame, bytes):
             data = frame
         elif isinstance(frame, dict):
-            data = json.dumps(frame).encode() + b"\n"
+            binary = isinstance(frame.get("payload"), bytes)  # sent as a binary body
+            data = encode_dict(frame) if binary else json.dumps(frame).encode() + b"\n"
         else:
             data = encode(frame)
         self.sock.sendall(data)
@@ -65,10 +66,8 @@ class RawClient:
         if not chunk:
             self.eof = True
             raise Closed("server closed the connection")
-        self._buf += chunk
-        *lines, self._buf = self._buf.split(b"\n")
-        for line in lines:
-            frame = json.loads(line)
+        self._decoder.feed(chunk)
+        while (frame := self._decoder.next_message()) is not None:  # binary bodies too
             if frame["type"] == "ping" and self.auto_pong:
                 self.pings += 1
                 self.send({"type": "pong", "token": frame.get("token")})
