@@ -240,10 +240,22 @@ def _images_section(img: dict[str, Any]) -> list[str]:
     out = [
         "## End to end with real SDK sessions",
         "",
-        f"Image: {im['bytes']:,} bytes, encrypt + send + route + reassemble + decrypt, "
+        f"Image: {im['bytes']:,} bytes, encrypt + send + route + reassemble + decrypt + "
+        f"decode every pixel, sender and receiver in one process, "
         f"median of {im['rounds']}: **{im['mb_per_s']} MB/s** (runs: {im['mb_per_s_runs']}).",
         "",
     ]
+    first = img["channel"][0] if img["channel"] else {}
+    if "rounds" in first:
+        out += [
+            f"Channel: {first['messages']} messages of 200 characters per run, fresh server "
+            f"per run, median of {first['rounds']} runs (sender CPU per run: "
+            + "; ".join(
+                f"{r['members']} members {r['sender_cpu_us_per_msg_runs']}" for r in img["channel"]
+            )
+            + ").",
+            "",
+        ]
     rows = [
         [
             str(r["members"]),

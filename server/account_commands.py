@@ -169,7 +169,7 @@ class AccountCommands:
         self._defer(client, run, frame.id, "passwd")
 
     def delete_account(self, conn: int, frame: DeleteAccount) -> None:
-        """Delete the account (needs its password); its nick is no longer protected."""
+        """Delete the account (needs its password); its nick and channel roles go with it."""
         client, account = self._logged_in_client(conn)
         password = frame.password
 
@@ -180,6 +180,9 @@ class AccountCommands:
                 if other.account is not None and nick_key(other.account) == nick_key(account):
                     other.account = None
                     other.token = None
+            # whoever registers the name next must not inherit its channel roles
+            for channel in self.router.registry.forget_identity(f"account:{nick_key(account)}"):
+                self.router.refresh_roles(channel)
             if self._still_here(client):
                 self.router.out.ok(conn, frame.id)
 

@@ -246,6 +246,31 @@ class ChannelRegistry:
                 (channel.key, identity),
             )
 
+    def forget_identity(self, identity: str) -> list[Channel]:
+        """Take every role from *identity* (a deleted account); return the channels changed.
+
+        A name that is deleted can be registered again by somebody else, who must not
+        inherit its channels. A channel it owned passes to its longest-standing op, else
+        mod, else to nobody (an administrator can ``set-owner``). Bans on the identity
+        stay: deleting an account must not lift them.
+        """
+        changed: list[Channel] = []
+        for channel in self.channels.values():
+            touched = identity in channel.roles
+            if touched:
+                self.set_role(channel, identity, "member")
+            if channel.owner == identity:
+                heir = next((i for i, r in channel.roles.items() if r == "op"), None)
+                heir = heir or next((i for i, r in channel.roles.items() if r == "mod"), None)
+                if heir is not None:
+                    self.set_role(channel, heir, "member")  # the owner is not in roles
+                channel.owner = heir or ""
+                self.save(channel)
+                touched = True
+            if touched:
+                changed.append(channel)
+        return changed
+
     def add_ban(self, channel: Channel, ban: BanRecord) -> None:
         """Record a ban (replacing an earlier one on the same nick)."""
         self.remove_bans(channel, ban.nick_key)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import sqlite3
 
-from justirc_sdk.protocol import Kicked, RoleChanged
+from justirc_sdk.protocol import Kicked
 
 from .account_commands import AccountCommands
 from .admin import Change, ChangeLog, read_owner
@@ -80,14 +80,4 @@ class AdminPickup:
             return
         channel.owner = owner
         channel.roles.pop(owner, None)
-        members = router.presence.members(key)
-        for conn in list(members):
-            client = router.clients.get(conn)
-            nick = router.presence.nick_of(conn)
-            if client is None or nick is None:
-                continue
-            role = channel.role_of(client.identities())
-            if role != members.get(conn):
-                router.presence.set_role(key, conn, role)
-                changed = RoleChanged(channel=channel.name, nick=nick, role=role, by="server")
-                router.out.broadcast(list(members), changed)
+        router.refresh_roles(channel)

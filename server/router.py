@@ -35,6 +35,7 @@ from justirc_sdk.protocol import (
     Quit,
     Register,
     Registered,
+    RoleChanged,
     UserOffline,
     UserOnline,
     Welcome,
@@ -45,7 +46,7 @@ from justirc_sdk.protocol import (
 from justirc_sdk.protocol.limits import MAX_LIST
 
 from .channel_commands import ChannelCommands
-from .channels import ChannelRegistry
+from .channels import Channel, ChannelRegistry
 from .config import ServerConfig
 from .metrics import MetricsSink, NullMetrics
 from .presence import LocalPresence, Presence
@@ -212,6 +213,25 @@ class Router:
                 client.closing = True
                 self.out.close(conn, reason, ErrorCode.SHUTTING_DOWN)
         return self.out.take()
+
+    def refresh_roles(self, channel: Channel) -> None:
+        """Bring live members' roles in line with *channel*'s stored ones, telling everyone.
+
+        Used after a change made outside the channel commands (an administrator's
+        ``set-owner``, a deleted account's roles).
+        """
+        key = channel.key
+        members = self.presence.members(key)
+        for conn in list(members):
+            client = self.clients.get(conn)
+            nick = self.presence.nick_of(conn)
+            if client is None or nick is None:
+                continue
+            role = channel.role_of(client.identities())
+            if role != members.get(conn):
+                self.presence.set_role(key, conn, role)
+                changed = RoleChanged(channel=channel.name, nick=nick, role=role, by="server")
+                self.out.broadcast(list(members), changed)
 
     def close(self, conn: int, reason: str, code: ErrorCode) -> Output:
         """Close *conn* for a reason found by the shell (timeout, slow consumer)."""

@@ -110,3 +110,39 @@ def test_require_authentication_mode(tmp_path: Path) -> None:
         # ownership attaches to the account
         owner = srv.call(lambda s: s.router.registry.get("#ops").owner)
         assert owner == "account:dave"
+
+
+def test_deleted_account_takes_its_channel_roles_along(tmp_path: Path) -> None:
+    with running(tmp_path) as srv:
+        alice = with_account(srv, "alice")
+        assert alice.join("#club")["members"]["alice"] == "owner"
+        bobby, carol = with_account(srv, "bobby"), client(srv, "carol")
+        bobby.join("#club")
+        carol.join("#club")
+        op = {"type": "role", "channel": "#club", "nick": "bobby", "role": "op"}
+        assert alice.request(op)["type"] == "ok"
+        carol.expect("role_changed", nick="bobby", role="op")
+        assert alice.request({"type": "delete_account", "password": PASSWORD})["type"] == "ok"
+        # the longest-standing op inherits the channel; everyone is told by the server
+        seen = {}
+        while len(seen) < 2:
+            frame = carol.expect("role_changed")
+            seen[frame["nick"]] = (frame["role"], frame["by"])
+        assert seen == {"bobby": ("owner", "server"), "alice": ("member", "server")}
+        alice.close()
+        # somebody else registers the freed name: no channel power comes with it
+        impostor = with_account(srv, "alice")
+        assert impostor.join("#club")["members"]["alice"] == "member"
+        kick = impostor.request({"type": "kick", "channel": "#club", "nick": "bobby"})
+        assert kick["code"] == "forbidden"
+        impostor.close()
+    with running(tmp_path) as srv:  # and after a restart, from the database
+        impostor = client(srv)
+        reply = impostor.request({"type": "login", "account": "alice", "password": PASSWORD})
+        assert reply["type"] == "logged_in"
+        impostor.register("alice")
+        assert impostor.join("#club")["members"]["alice"] == "member"
+        owner = client(srv)
+        owner.request({"type": "login", "account": "bobby", "password": PASSWORD})
+        owner.register("bobby")
+        assert owner.join("#club")["members"]["bobby"] == "owner"
