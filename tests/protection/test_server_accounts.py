@@ -120,7 +120,7 @@ def test_deleted_account_takes_its_channel_roles_along(tmp_path: Path) -> None:
         bobby.join("#club")
         carol.join("#club")
         op = {"type": "role", "channel": "#club", "nick": "bobby", "role": "op"}
-        assert alice.request(op)["type"] == "ok"
+        assert alice.request(op)["type"] == "role_changed"  # the answer names the change
         carol.expect("role_changed", nick="bobby", role="op")
         assert alice.request({"type": "delete_account", "password": PASSWORD})["type"] == "ok"
         # the longest-standing op inherits the channel; everyone is told by the server
