@@ -6,6 +6,7 @@ The permission rules themselves live in :mod:`server.permissions`.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Mapping
 
 from justirc_sdk.protocol import (
@@ -50,6 +51,8 @@ from .routing import Client, Outbox, Refusal
 
 __all__ = ["ChannelCommands"]
 
+_log = logging.getLogger(__name__)
+
 
 def _forbidden(what: str) -> Refusal:
     return Refusal(ErrorCode.FORBIDDEN, what)
@@ -66,12 +69,26 @@ class ChannelCommands:
         clients: Mapping[int, Client],
         outbox: Outbox,
         clock: Callable[[], float],
+        guest_expiry: float = 0.0,
     ) -> None:
         self.presence = presence
         self.registry = registry
         self.clients = clients
         self.out = outbox
         self.clock = clock
+        self.guest_expiry = guest_expiry
+
+    def expire_empty(self) -> list[str]:
+        """Run the registry's sweep of empty channels; returns the names it dropped."""
+        presence = self.presence
+        dropped = self.registry.sweep(
+            self.clock(), lambda key: bool(presence.members(key)), self.guest_expiry
+        )
+        for channel in dropped:
+            _log.info("channel %s expired after %g s empty", channel.name, self.guest_expiry)
+            for client in self.clients.values():
+                client.uninvite(channel.key)
+        return [channel.name for channel in dropped]
 
     # -- lookups ------------------------------------------------------------------------
 

@@ -2,7 +2,9 @@
 
 A channel is registered when its first member joins and stays registered (with its
 owner, password hash, topic, modes, roles and bans) even when empty and across
-restarts. Live membership is not here: it belongs to :mod:`server.presence`.
+restarts; one owned by a guest rather than an account is forgotten once it has been
+empty for ``channel_guest_expiry`` (see :meth:`ChannelRegistry.sweep`). Live membership
+is not here: it belongs to :mod:`server.presence`.
 
 Identities (who a role or ban belongs to) are strings:
 
@@ -18,6 +20,7 @@ import base64
 import hashlib
 import hmac
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from justirc_sdk.protocol import ChannelModes
@@ -67,7 +70,10 @@ _MIGRATIONS = [
         created REAL NOT NULL
     );
     CREATE INDEX channel_bans_channel ON channel_bans(channel)
+    """,
     """
+    ALTER TABLE channels ADD COLUMN emptied REAL
+    """,
 ]
 
 
@@ -144,6 +150,8 @@ class Channel:
     bans: list[BanRecord] = field(default_factory=list)
     invites: set[int] = field(default_factory=set)
     """Connections invited past invite-only (live only, not persisted)."""
+    emptied: float | None = None
+    """When the channel was first seen without members (None while it has some)."""
 
     def modes(self) -> ChannelModes:
         """The modes as the wire record."""
@@ -246,6 +254,47 @@ class ChannelRegistry:
                 (channel.key, identity),
             )
 
+    def sweep(
+        self, now: float, occupied: Callable[[str], bool], guest_expiry: float
+    ) -> list[Channel]:
+        """Note which channels are empty since when; drop expired guest channels.
+
+        Called periodically (about once a minute), so "empty since" is accurate to the
+        sweep interval. A channel owned by an account is kept however long it is empty;
+        any other one (a guest's, or one whose owning account was deleted) is dropped,
+        roles and bans with it, once empty for *guest_expiry* seconds (0: never).
+        Returns the dropped channels.
+        """
+        dropped: list[Channel] = []
+        for channel in list(self.channels.values()):
+            if occupied(channel.key):
+                if channel.emptied is not None:
+                    self._set_emptied(channel, None)
+            elif channel.emptied is None:
+                self._set_emptied(channel, now)
+            elif (
+                guest_expiry > 0
+                and now - channel.emptied >= guest_expiry
+                and not channel.owner.startswith("account:")
+            ):
+                self.drop(channel.key)
+                dropped.append(channel)
+        return dropped
+
+    def _set_emptied(self, channel: Channel, when: float | None) -> None:
+        channel.emptied = when
+        if self._store is not None:
+            self._store.connection.execute(
+                "UPDATE channels SET emptied = ? WHERE key = ?", (when, channel.key)
+            )
+
+    def drop(self, key: str) -> Channel | None:
+        """Unregister a channel (its roles and bans go with it); returns it if it existed."""
+        channel = self.channels.pop(key, None)
+        if channel is not None and self._store is not None:
+            self._store.connection.execute("DELETE FROM channels WHERE key = ?", (key,))
+        return channel
+
     def forget_identity(self, identity: str) -> list[Channel]:
         """Take every role from *identity* (a deleted account); return the channels changed.
 
@@ -314,7 +363,7 @@ class ChannelRegistry:
         db = store.connection
         for row in db.execute(
             "SELECT key, name, owner, created, password_hash, topic, invite_only, moderated,"
-            " secret, topic_lock, member_limit FROM channels"
+            " secret, topic_lock, member_limit, emptied FROM channels"
         ):
             self.channels[row[0]] = Channel(
                 key=row[0],
@@ -328,6 +377,7 @@ class ChannelRegistry:
                 secret=bool(row[8]),
                 topic_lock=bool(row[9]),
                 limit=row[10],
+                emptied=row[11],
             )
         for key, identity, role in db.execute("SELECT channel, identity, role FROM channel_roles"):
             if key in self.channels:

@@ -93,6 +93,7 @@ LAYOUT: dict[str, tuple[tuple[str, str], ...]] = {
     ),
     "metrics": (("enabled", "metrics_enabled"), ("host", "metrics_host"), ("port", "metrics_port")),
     "presence": (("global_max", "presence_global_max"),),
+    "channels": (("guest_expiry", "channel_guest_expiry"),),
 }
 """Section -> ((key in that section, dataclass field), ...)."""
 
@@ -191,6 +192,12 @@ class ServerConfig:
     these notices go only to users sharing a channel, and ``registered.users`` is empty
     (``users_total`` gives the count): registering stays O(1) however full the server."""
 
+    # [channels]
+    channel_guest_expiry: float = 7 * 24 * 3600.0
+    """Seconds a channel owned by a guest (no account) may stay empty before it is
+    unregistered, topic, modes, roles and bans with it; 0 keeps them forever. Channels
+    owned by an account never expire."""
+
     @property
     def tls_enabled(self) -> bool:
         """True when the server speaks TLS (certificate files or self-signed)."""
@@ -241,6 +248,7 @@ class ServerConfig:
         check(self.max_connections >= 1, "max_connections", "must be at least 1")
         check(self.max_per_address >= 1, "max_per_address", "must be at least 1")
         check(self.presence_global_max >= 0, "presence_global_max", "must not be negative")
+        check(self.channel_guest_expiry >= 0, "channel_guest_expiry", "must not be negative")
         check(self.lockout_delay_cap >= 0, "lockout_delay_cap", "must not be negative")
         for f in dataclasses.fields(self):
             if f.name.startswith("rate_") or f.name in ("connect_rate", "connect_refusals"):

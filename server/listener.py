@@ -635,6 +635,7 @@ class JustIRCServer:
                     self.gate.prune()
                     self.accounts.lockout.prune()
                     self.accounts.tokens.purge_expired()
+                    self.router.channels.expire_empty()
             except Exception:  # keep serving; the next tick retries
                 _log.exception("periodic maintenance failed")
 

@@ -134,6 +134,7 @@ class Router:
             clients=self.clients,
             outbox=self.out,
             clock=clock,
+            guest_expiry=self.config.channel_guest_expiry,
         )
         self._pre_register = set(_BEFORE_REGISTER)
         self._users_budget = min(MAX_LIST, max(0, self.config.max_frame - 512) // _NICK_BYTES)
