@@ -24,6 +24,7 @@ from .channels import ChannelRegistry
 from .errors import ServerError
 from .ipfilter import IPFilter, IPRule, Mode
 from .passwords import Argon2Params
+from .protection_store import ProtectionStore
 from .store import Store
 
 __all__ = ["AdminSession", "Change", "ChangeLog", "ChannelRow", "NoSuchChannel"]
@@ -141,6 +142,8 @@ class AdminSession:
     def reset_password(self, name: str, password: str) -> None:
         """Set a new password, revoke tokens and close live sessions of *name*."""
         self.accounts.reset_password(name, password)
+        # clears a stored lockout even while the server is stopped
+        ProtectionStore(self.store).forget_account(nick_key(name))
         self.changes.record("password_reset", nick_key(name))
 
     # -- ip rules ---------------------------------------------------------------------

@@ -43,6 +43,7 @@ from .lockout import Lockout
 from .metrics import Metrics, NullMetrics, make_metrics
 from .pickup import AdminPickup
 from .protection import argon2_params, gate_config, lockout_policy
+from .protection_store import ProtectionStore
 from .ratelimit import ConnectionGate
 from .router import Router
 from .routing import Job, Output
@@ -431,11 +432,13 @@ class JustIRCServer:
             on_abuse=self._offence,
         )
         db = store.connection
+        protection = ProtectionStore(store)  # lockouts and gate bans survive restarts
+        self.gate.attach(protection)
         self.accounts = AccountStore(
             db,
             params=argon2_params(config),
             token_ttl=config.token_ttl,
-            lockout=Lockout(lockout_policy(config), clock=clock),
+            lockout=Lockout(lockout_policy(config), clock=clock, storage=protection),
             clock=clock,
         )
         self.accounts.tokens = TokenStore(

@@ -19,22 +19,32 @@ Policy (all numbers are :class:`LockoutPolicy` fields):
 
 So an attacker can lock out only the (account, source) pairs it controls, plus at most a
 ``delay_cap`` wait for password logins from sources the owner never used before.
-State is in memory (sans-IO, clock injectable) and bounded by ``max_entries``; a server
-restart forgets it, which only ever favours the owner.
+
+State is in memory (sans-IO, clock injectable) and bounded by ``max_entries``. With an
+optional :class:`LockoutStorage` (the server passes
+:class:`~server.protection_store.ProtectionStore`) the failure lists that restrict
+someone survive a restart: a pair or account is written once it reaches
+``max_failures`` failures in the window, rewritten on each further failure, and deleted
+when a success, :meth:`Lockout.forget` or :meth:`Lockout.prune` clears it. Failures
+below the threshold and trusted sources are not written, so a successful login that
+clears nothing costs no disk write. After a restart, a source the owner used before
+therefore counts as new until its next successful login (it may meet the
+``delay_cap`` wait of rule 2 while the account is under attack).
 """
 
 from __future__ import annotations
 
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import Protocol
 
 from justirc_sdk.protocol import nick_key
 
 from .ipfilter import address_key
 
-__all__ = ["Lockout", "LockoutPolicy"]
+__all__ = ["FailureRecord", "Lockout", "LockoutPolicy", "LockoutStorage"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +63,43 @@ class LockoutPolicy:
             raise ValueError(f"invalid lockout policy: {self}")
 
 
+@dataclass(frozen=True, slots=True)
+class FailureRecord:
+    """The recent failure times of one (account, source) pair, or of the whole account.
+
+    ``source`` is an :func:`~server.ipfilter.address_key`, or None for the account-wide
+    list of rule 2. Times are the lockout clock's (wall-clock when persisted).
+    """
+
+    account: str
+    source: str | None
+    failures: tuple[float, ...]
+
+
+class LockoutStorage(Protocol):
+    """Where a :class:`Lockout` keeps the failure lists that restrict someone."""
+
+    def load_failures(self, since: float) -> list[FailureRecord]:
+        """Records with a failure after *since*, most recent first."""
+        ...
+
+    def save_failures(self, record: FailureRecord) -> None:
+        """Insert or replace the record of ``(record.account, record.source)``."""
+        ...
+
+    def delete_failures(self, account: str, source: str | None) -> None:
+        """Delete one record (``source`` None: the account-wide one)."""
+        ...
+
+    def forget_account(self, account: str) -> None:
+        """Delete every record of *account*."""
+        ...
+
+    def prune_failures(self, before: float) -> None:
+        """Delete records whose last failure is at or before *before*."""
+        ...
+
+
 class _Account:
     __slots__ = ("failures", "trusted")
 
@@ -62,18 +109,32 @@ class _Account:
 
 
 class Lockout:
-    """Sans-IO lockout state. ``now`` defaults to *clock* (monotonic seconds)."""
+    """Sans-IO lockout state. ``now`` defaults to *clock* (monotonic seconds).
+
+    With *storage*, restricting failure lists are loaded now and written through (see
+    the module docstring); *clock* must then be a wall clock such as ``time.time``, so
+    stored times still mean something after a restart.
+    """
 
     def __init__(
         self,
         policy: LockoutPolicy | None = None,
         *,
         clock: Callable[[], float] = time.monotonic,
+        storage: LockoutStorage | None = None,
     ) -> None:
+        if storage is not None and clock is time.monotonic:
+            raise ValueError("a persisted lockout needs a wall clock (clock=time.time)")
         self.policy = policy or LockoutPolicy()
         self._clock = clock
         self._pairs: dict[tuple[str, str], deque[float]] = {}
         self._accounts: dict[str, _Account] = {}
+        self._storage = storage
+        self._saved_pairs: set[tuple[str, str]] = set()
+        self._saved_accounts: set[str] = set()
+        """Keys with a record in *storage* (so clearing them knows to delete it)."""
+        if storage is not None:
+            self._load(storage, self._clock())
 
     def check(self, account: str, addr: str, now: float | None = None) -> float | None:
         """Seconds *addr* must wait before trying *account*'s password, or None if it may."""
@@ -99,17 +160,38 @@ class Lockout:
     def record_failure(self, account: str, addr: str, now: float | None = None) -> None:
         """Count one failed password login for *account* from *addr*."""
         t = self._now(now)
+        p = self.policy
         acct, src = nick_key(account), address_key(addr)
         self._make_room(t)
-        pair = self._pairs.setdefault((acct, src), deque(maxlen=self.policy.max_failures))
+        pair = self._pairs.setdefault((acct, src), deque(maxlen=p.max_failures))
+        _expire(pair, t - p.window)
         pair.append(t)
-        self._accounts.setdefault(acct, _Account()).failures.append(t)
+        failures = self._accounts.setdefault(acct, _Account()).failures
+        _expire(failures, t - p.window)
+        failures.append(t)
+        storage = self._storage
+        if storage is None:
+            return
+        # written only once it restricts (or was written before): cheap below the threshold
+        if len(pair) >= p.max_failures or (acct, src) in self._saved_pairs:
+            storage.save_failures(FailureRecord(acct, src, tuple(pair)))
+            self._saved_pairs.add((acct, src))
+        if len(failures) >= p.max_failures or acct in self._saved_accounts:
+            storage.save_failures(FailureRecord(acct, None, tuple(failures)))
+            self._saved_accounts.add(acct)
 
     def record_success(self, account: str, addr: str, now: float | None = None) -> None:
         """A correct password from *addr*: clear failures and trust this source."""
         t = self._now(now)
         acct, src = nick_key(account), address_key(addr)
         self._pairs.pop((acct, src), None)
+        if self._storage is not None:
+            if (acct, src) in self._saved_pairs:
+                self._saved_pairs.discard((acct, src))
+                self._storage.delete_failures(acct, src)
+            if acct in self._saved_accounts:
+                self._saved_accounts.discard(acct)
+                self._storage.delete_failures(acct, None)
         self._make_room(t)
         state = self._accounts.setdefault(acct, _Account())
         state.failures.clear()
@@ -124,6 +206,12 @@ class Lockout:
         self._accounts.pop(acct, None)
         for key in [k for k in self._pairs if k[0] == acct]:
             del self._pairs[key]
+        if self._storage is not None:
+            saved = {k for k in self._saved_pairs if k[0] == acct}
+            if saved or acct in self._saved_accounts:
+                self._saved_pairs -= saved
+                self._saved_accounts.discard(acct)
+                self._storage.forget_account(acct)
 
     def prune(self, now: float | None = None) -> None:
         """Drop state that can no longer affect a decision (call now and then)."""
@@ -138,6 +226,13 @@ class Lockout:
             state.trusted = {s: w for s, w in state.trusted.items() if w > t - p.trusted_for}
             if not state.failures and not state.trusted:
                 del self._accounts[acct]
+        if self._storage is not None:
+            self._saved_pairs.intersection_update(self._pairs)
+            accounts = self._accounts
+            self._saved_accounts = {
+                a for a in self._saved_accounts if a in accounts and accounts[a].failures
+            }
+            self._storage.prune_failures(t - p.window)
 
     def __len__(self) -> int:
         return len(self._pairs) + len(self._accounts)
@@ -152,10 +247,49 @@ class Lockout:
         if len(self) <= limit:
             return
         self.prune(t)
+        evicted_pairs: list[tuple[str, str]] = []
+        evicted_accounts: list[str] = []
         while self._pairs and len(self) > limit:
-            del self._pairs[next(iter(self._pairs))]
+            key = next(iter(self._pairs))
+            del self._pairs[key]
+            evicted_pairs.append(key)
         while self._accounts and len(self) > limit:
-            del self._accounts[next(iter(self._accounts))]
+            acct = next(iter(self._accounts))
+            del self._accounts[acct]
+            evicted_accounts.append(acct)
+        self._unsave(evicted_pairs, evicted_accounts)
+
+    def _unsave(self, pairs: Iterable[tuple[str, str]], accounts: Iterable[str]) -> None:
+        """Delete the stored records of entries dropped from memory (disk mirrors memory)."""
+        storage = self._storage
+        if storage is None:
+            return
+        for acct, src in pairs:
+            if (acct, src) in self._saved_pairs:
+                self._saved_pairs.discard((acct, src))
+                storage.delete_failures(acct, src)
+        for acct in accounts:
+            if acct in self._saved_accounts:
+                self._saved_accounts.discard(acct)
+                storage.delete_failures(acct, None)
+
+    def _load(self, storage: LockoutStorage, t: float) -> None:
+        """Restore stored failure lists that still fall in the window (newest first)."""
+        p = self.policy
+        for record in storage.load_failures(t - p.window):
+            if len(self) >= p.max_entries:
+                break
+            recent = [f for f in sorted(record.failures) if f > t - p.window]
+            if not recent:
+                continue
+            if record.source is None:
+                state = self._accounts.setdefault(record.account, _Account())
+                state.failures.extend(recent)
+                self._saved_accounts.add(record.account)
+            else:
+                key = (record.account, record.source)
+                self._pairs[key] = deque(recent, maxlen=p.max_failures)
+                self._saved_pairs.add(key)
 
     def _now(self, now: float | None) -> float:
         return self._clock() if now is None else now

@@ -49,6 +49,7 @@ class AdminPickup:
             self.accounts.close_sessions(change.target, "account disabled by an administrator")
         elif change.kind == "password_reset":
             self.accounts.close_sessions(change.target, "password reset by an administrator")
+            self.accounts.accounts.lockout.forget(change.target)  # the owner may log in now
         elif change.kind == "channel_dropped":
             self._drop(change.target)
         elif change.kind == "channel_owner":

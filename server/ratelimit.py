@@ -9,6 +9,11 @@
 Only what a connection *sends* is limited; receiving is never limited, so a member of
 a busy channel is never refused for the traffic of others. Defaults (see
 :class:`RateLimitConfig`) are sized for a busy 200-member channel and a 10 MB image.
+
+Bans and offence counts of the gate can outlive the process through an optional
+:class:`BanStorage` (the server attaches :class:`~server.protection_store.ProtectionStore`):
+a source is written only when it commits an offence, so admitting or refusing a
+connection costs no disk write. Token buckets and open-connection counts stay in memory.
 """
 
 from __future__ import annotations
@@ -16,18 +21,21 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from .ipfilter import address_key
 
 __all__ = [
     "CATEGORIES",
     "BanLadder",
+    "BanStorage",
     "ConnectionGate",
     "ConnectionLimits",
     "GateConfig",
     "RateLimitConfig",
     "RateSpec",
     "Refusal",
+    "SourceBan",
     "TokenBucket",
     "category_for_frame",
 ]
@@ -224,6 +232,36 @@ class GateConfig:
     exempt: tuple[str, ...] = ("127.0.0.1", "::1")
 
 
+@dataclass(frozen=True, slots=True)
+class SourceBan:
+    """What the gate remembers of an offending source (an :func:`address_key`).
+
+    ``until`` is when its ban ends; ``offences`` and ``last_offence`` drive the ladder.
+    Times are the gate clock's (wall-clock when persisted).
+    """
+
+    source: str
+    offences: int
+    last_offence: float
+    until: float
+
+
+class BanStorage(Protocol):
+    """Where a :class:`ConnectionGate` keeps bans and offence counts across restarts."""
+
+    def load_bans(self, now: float, forgive_before: float) -> list[SourceBan]:
+        """Sources still banned at *now* or with an offence after *forgive_before*."""
+        ...
+
+    def save_ban(self, ban: SourceBan) -> None:
+        """Insert or replace the record of ``ban.source``."""
+        ...
+
+    def prune_bans(self, now: float, forgive_before: float) -> None:
+        """Delete sources no longer banned at *now* whose last offence is forgiven."""
+        ...
+
+
 class _Source:
     __slots__ = ("ban_until", "bucket", "last_offence", "offences", "open", "strikes")
 
@@ -237,16 +275,44 @@ class _Source:
 
 
 class ConnectionGate:
-    """Admission control for new connections, keyed by source (IPv4 or IPv6 /64)."""
+    """Admission control for new connections, keyed by source (IPv4 or IPv6 /64).
+
+    With *storage* (or after :meth:`attach`), bans and offence counts are loaded and
+    written through on each offence; *clock* must then be a wall clock such as
+    ``time.time``, so stored times still mean something after a restart.
+    """
 
     def __init__(
-        self, config: GateConfig | None = None, *, clock: Callable[[], float] = time.monotonic
+        self,
+        config: GateConfig | None = None,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        storage: BanStorage | None = None,
     ) -> None:
         self.config = config or GateConfig()
         self._clock = clock
         self._sources: dict[str, _Source] = {}
         self._exempt = frozenset(address_key(a) for a in self.config.exempt)
         self.open_total = 0
+        self._storage: BanStorage | None = None
+        if storage is not None:
+            self.attach(storage)
+
+    def attach(self, storage: BanStorage, now: float | None = None) -> None:
+        """Persist bans in *storage* from now on, restoring the ones it holds.
+
+        A restored source starts with no open connections and full buckets; if it is
+        also known in memory, the later ban and the higher offence count win.
+        """
+        if self._clock is time.monotonic:
+            raise ValueError("a persisted connection gate needs a wall clock (clock=time.time)")
+        t = self._now(now)
+        self._storage = storage
+        for ban in storage.load_bans(t, t - self.config.bans.forgive_after):
+            src = self._source(ban.source, t)
+            src.offences = max(src.offences, ban.offences)
+            src.last_offence = max(src.last_offence, ban.last_offence)
+            src.ban_until = max(src.ban_until, ban.until)
 
     def try_open(self, addr: str, now: float | None = None) -> Refusal | None:
         """Admit a connection from *addr* (then call :meth:`close` when it ends).
@@ -285,7 +351,7 @@ class ConnectionGate:
         key = address_key(addr)
         if key in self._exempt:
             return 0.0
-        return self._offend(self._source(key, t), t)
+        return self._offend(key, self._source(key, t), t)
 
     def banned_for(self, addr: str, now: float | None = None) -> float | None:
         """Seconds left of *addr*'s ban, or None if it is not banned."""
@@ -308,6 +374,8 @@ class ConnectionGate:
                 and src.strikes.full(t)
             ):
                 del self._sources[key]
+        if self._storage is not None:
+            self._storage.prune_bans(t, t - forgive)
 
     def __len__(self) -> int:
         return len(self._sources)
@@ -315,10 +383,10 @@ class ConnectionGate:
     def _refuse(self, key: str, src: _Source, refusal: Refusal, t: float) -> Refusal:
         if src.strikes.take(t) is None:
             return refusal
-        ban = self._offend(src, t)
+        ban = self._offend(key, src, t)
         return Refusal("banned", ban, abusive=True)
 
-    def _offend(self, src: _Source, t: float) -> float:
+    def _offend(self, key: str, src: _Source, t: float) -> float:
         ladder = self.config.bans
         if src.offences and src.last_offence + ladder.forgive_after <= t:
             src.offences = 0
@@ -326,6 +394,8 @@ class ConnectionGate:
         src.last_offence = t
         ban = ladder.duration(src.offences)
         src.ban_until = max(src.ban_until, t + ban)
+        if self._storage is not None:
+            self._storage.save_ban(SourceBan(key, src.offences, t, src.ban_until))
         return ban
 
     def _source(self, key: str, t: float) -> _Source:
