@@ -145,7 +145,7 @@ async def run(
         history=_History(lambda: bool(secret)),
         completer=JustIRCCompleter(client.completion_context),
         complete_while_typing=False,
-        bottom_toolbar=lambda: client.status or f" {client.current or '-'} | /help | Tab, Ctrl-N",
+        bottom_toolbar=lambda: FormattedText(list(client.toolbar())),
         key_bindings=_key_bindings(client),
         input=input,
         output=output,

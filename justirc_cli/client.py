@@ -2,9 +2,12 @@
 
 :class:`ChatClient` takes typed lines (:meth:`~ChatClient.handle_line`) and SDK
 events (:meth:`~ChatClient.handle_event`) and produces display lines through an
-``output`` callback. It knows nothing about terminals, so tests drive it with real
-sessions and read what a user would see; :mod:`justirc_cli.app` wires it to
-prompt_toolkit. It runs on asyncio (the app does); nothing here blocks the loop.
+``output`` callback. Lines that belong to a conversation are also kept in its backlog
+(:mod:`justirc_cli.conversations`): switching to a conversation replays what you
+missed there, and the toolbar lists the others with unread lines. It knows nothing
+about terminals, so tests drive it with real sessions and read what a user would see;
+:mod:`justirc_cli.app` wires it to prompt_toolkit. It runs on asyncio (the app does);
+nothing here blocks the loop.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from justirc_sdk.errors import JustIRCError
 from . import formatting as fmt
 from .commands import Command, ParseError, PlainText, UsageError, help_text, parse_line
 from .completion import CompletionContext
+from .conversations import Catchup, Conversations, Level, activity_line, route
 from .downloads import save_image
 from .formatting import Line
 from .handlers import HANDLERS
@@ -57,47 +61,83 @@ class ChatClient:
         self.download_dir = download_dir
         self.ask_secret = ask_secret
         self.on_change = on_change or (lambda: None)
-        self.conversations: list[str] = []
-        self.current: str | None = None
+        self.convs = Conversations()
         self.status: str | None = None
         self.quit_requested = anyio.Event()
         self.quit_reason = "bye"
 
     # -- conversations ----------------------------------------------------------------
 
+    @property
+    def conversations(self) -> list[str]:
+        """Your open conversations (channels and nicks), in Ctrl-N order."""
+        return self.convs.names
+
+    @property
+    def current(self) -> str | None:
+        """The conversation plain text goes to."""
+        return self.convs.current
+
     def prompt_text(self) -> str:
         """What the prompt shows: the current conversation and your nick."""
         return f"[{self.current or '-'}] {self.session.nick}> "
 
+    def toolbar(self) -> Line:
+        """The line under the prompt: upload progress or the current conversation, the
+        activity list (``act: bob(1!) #rust(3)``) and a hint."""
+        parts: list[Line] = [(("", self.status or f" {self.current or '-'}"),)]
+        activity = activity_line(self.convs.activity())
+        if activity:
+            parts.append(activity)
+        if not self.status:
+            parts.append((("", "/help | Tab, Ctrl-N"),))
+        joined: list[tuple[str, str]] = []
+        for part in parts:
+            if joined:
+                joined.append(("", " | "))
+            joined.extend(part)
+        return tuple(joined)
+
     def add_conversation(self, target: str, *, switch: bool = False) -> None:
-        """Remember *target* (a channel or nick); make it current if asked or if none is."""
-        key = target.lower()
-        existing = next((c for c in self.conversations if c.lower() == key), None)
-        if existing is None:
-            self.conversations.append(target)
-            existing = target
-        if switch or self.current is None:
-            self.current = existing
+        """Remember *target* (a channel or nick); make it current if asked or if none is.
+
+        Switching to a conversation with lines you have not seen replays them.
+        """
+        self._catch_up(self.convs.add(target, switch=switch))
         self.on_change()
 
     def drop_conversation(self, target: str) -> None:
         """Forget *target*; if it was current, move to another conversation."""
-        key = target.lower()
-        self.conversations = [c for c in self.conversations if c.lower() != key]
-        if self.current is not None and self.current.lower() == key:
-            self.current = self.conversations[-1] if self.conversations else None
+        self._catch_up(self.convs.drop(target))
         self.on_change()
 
     def cycle(self, step: int = 1) -> None:
         """Make the next (or previous) conversation current (Tab / Ctrl-N / Ctrl-P)."""
-        if not self.conversations:
-            return
-        if self.current not in self.conversations:
-            self.current = self.conversations[0]
-        else:
-            index = self.conversations.index(self.current)
-            self.current = self.conversations[(index + step) % len(self.conversations)]
+        self._catch_up(self.convs.cycle(step))
         self.on_change()
+
+    def show_last(self, count: int) -> None:
+        """Show the last *count* kept lines of the current conversation again (``/last``)."""
+        name = self.current
+        if name is None:
+            raise UsageError("no conversation yet: /join #channel or /msg nick first")
+        lines = self.convs.last(count)
+        if not lines:
+            self.info(f"nothing in {name} yet")
+            return
+        backlog = self.convs.backlog
+        kept = f" (at most {backlog} are kept)" if count > len(lines) == backlog else ""
+        plural = "s" if len(lines) != 1 else ""
+        self.notice(f"---- {name}: the last {len(lines)} line{plural}{kept} ----")
+        for line in lines:
+            self.output(line)
+
+    def _catch_up(self, catchup: Catchup | None) -> None:
+        if catchup is None:
+            return
+        self.notice(catchup.header(self.convs.backlog))
+        for line in catchup.lines:
+            self.output(line)  # already in the backlog: shown again, not kept twice
 
     def completion_context(self) -> CompletionContext:
         """Nicks (online users and channel members) and channels for tab completion."""
@@ -111,13 +151,15 @@ class ChatClient:
 
     # -- output helpers ---------------------------------------------------------------
 
-    def show(self, line: Line) -> None:
-        """Display one line."""
+    def show(self, line: Line, to: str | None = None, level: Level = Level.OWN) -> None:
+        """Display one line; keep it in conversation *to* (if open) at *level*."""
+        if self.convs.record(to, line, level):
+            self.on_change()
         self.output(line)
 
-    def notice(self, text: str) -> None:
-        """Display a ``-!-`` notice."""
-        self.output(fmt.notice(text))
+    def notice(self, text: str, to: str | None = None) -> None:
+        """Display a ``-!-`` notice (about your own doing in conversation *to*, if given)."""
+        self.show(fmt.notice(text), to)
 
     def info(self, text: str) -> None:
         """Display a plain information line."""
@@ -171,7 +213,7 @@ class ChatClient:
             await self.session.channel(target).send(text, action=action)
         else:
             await self.session.send(target, text, action=action)
-        self.show(fmt.format_own(self.session.nick, target, text, action=action))
+        self.show(fmt.format_own(self.session.nick, target, text, action=action), target)
 
     def channel(self, command: Command) -> Channel:
         """The channel a scoped command acts on: the one given, or the current one."""
@@ -217,19 +259,18 @@ class ChatClient:
         elif isinstance(event, ev.NickChanged):
             self._rename(event.old, event.new)
         elif isinstance(event, ev.UserOnline | ev.UserOffline):
-            if any(c.lower() == event.nick.lower() for c in self.conversations):
+            if event.nick in self.convs:
                 state = "online" if isinstance(event, ev.UserOnline) else "offline"
-                self.notice(f"{event.nick} is {state}")
+                self.show(fmt.notice(f"{event.nick} is {state}"), *route(event, me))
             return
         elif isinstance(event, ev.Disconnected) and not event.will_reconnect:
             self.quit_reason = "disconnected"
+        where, level = route(event, me)
         for line in fmt.format_event(event, me):
-            self.show(line)
+            self.show(line, where, level)
 
     def _rename(self, old: str, new: str) -> None:
-        self.conversations = [new if c.lower() == old.lower() else c for c in self.conversations]
-        if self.current is not None and self.current.lower() == old.lower():
-            self.current = new
+        self.convs.rename(old, new)
         self.on_change()
 
     async def _save_image(self, event: ev.ImageMessage) -> None:
@@ -243,7 +284,7 @@ class ChatClient:
             event.mime_type,
             event.timestamp,
         )
-        self.show(fmt.format_image(event, path))
+        self.show(fmt.format_image(event, path), *route(event, self.session.nick))
 
     def request_quit(self, reason: str = "bye") -> None:
         """Ask the app to close the session and exit."""

@@ -84,6 +84,8 @@ COMMANDS: tuple[CommandSpec, ...] = (
        "/me waves", ("text",), 1, rest=True),
     _c("switch", "/switch target", "make a channel or nick the current conversation",
        "/switch #python", ("target",), 1),
+    _c("last", "/last [n]", "show the last n lines (default 20) of the current conversation again",
+       "/last 50", ("count",), 0),
     _c("nick", "/nick newnick", "change your nickname", "/nick alice_", ("nick",), 1),
     _c("image", "/image target file [caption]", "send an image (PNG, JPEG, GIF, WebP), encrypted",
        "/image #python ~/cat.png my cat", ("target", "file", "text"), 2, rest=True),

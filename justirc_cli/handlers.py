@@ -20,6 +20,7 @@ from justirc_sdk.crypto.errors import SafetyNumberMismatchError, UntrustedKeyErr
 
 from . import formatting as fmt
 from .commands import Command, UsageError, parse_duration, parse_modes
+from .conversations import LAST_LINES
 
 if TYPE_CHECKING:
     from .client import ChatClient
@@ -71,12 +72,12 @@ async def _msg(client: ChatClient, cmd: Command) -> None:
         target = client.session.channel(target).name
     elif target.lower() == client.session.nick.lower():
         raise UsageError("that is you; /msg someone else")
-    client.add_conversation(target, switch=True)
     text = _arg(cmd, 1)
+    if not text:
+        client.notice(f"now talking with {target}")
+    client.add_conversation(target, switch=True)  # replays what you missed there
     if text:
         await client.send_to(target, text)
-    else:
-        client.notice(f"now talking with {target}")
 
 
 @_command("me")
@@ -89,8 +90,16 @@ async def _switch(client: ChatClient, cmd: Command) -> None:
     target = cmd.args[0]
     if target.startswith("#"):
         target = client.session.channel(target).name
-    client.add_conversation(target, switch=True)
     client.notice(f"now talking in {target}")
+    client.add_conversation(target, switch=True)  # replays what you missed there
+
+
+@_command("last")
+async def _last(client: ChatClient, cmd: Command) -> None:
+    given = _arg(cmd, 0)
+    if given is not None and (not given.isdigit() or int(given) <= 0):
+        raise UsageError(f"/last takes a number of lines, like /last 50; not {given!r}")
+    client.show_last(int(given) if given else LAST_LINES)
 
 
 @_command("nick")
@@ -119,7 +128,7 @@ async def _image(client: ChatClient, cmd: Command) -> None:
     finally:
         client.set_status(None)
     size = (await file.stat()).st_size
-    client.notice(f"image {file.name} ({size / 1024:.0f} KiB) sent to {target}")
+    client.notice(f"image {file.name} ({size / 1024:.0f} KiB) sent to {target}", target)
 
 
 # -- keys and trust ---------------------------------------------------------------------
@@ -257,21 +266,21 @@ async def _ban(client: ChatClient, cmd: Command) -> None:
     until = ""
     if duration is not None:
         until = time.strftime(" until %Y-%m-%d %H:%M", time.localtime(time.time() + duration))
-    client.notice(f"{nick} is banned from {channel.name}{until}")
+    client.notice(f"{nick} is banned from {channel.name}{until}", channel.name)
 
 
 @_command("kickban")
 async def _kickban(client: ChatClient, cmd: Command) -> None:
     channel = client.channel(cmd)
     await channel.ban(cmd.args[0], _arg(cmd, 1))
-    client.notice(f"{cmd.args[0]} is banned from {channel.name}")
+    client.notice(f"{cmd.args[0]} is banned from {channel.name}", channel.name)
 
 
 @_command("unban")
 async def _unban(client: ChatClient, cmd: Command) -> None:
     channel = client.channel(cmd)
     await channel.unban(cmd.args[0])
-    client.notice(f"{cmd.args[0]} is no longer banned from {channel.name}")
+    client.notice(f"{cmd.args[0]} is no longer banned from {channel.name}", channel.name)
 
 
 @_command("bans")

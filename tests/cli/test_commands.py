@@ -26,7 +26,7 @@ REQUIRED = [
     "join", "part", "leave", "msg", "query", "me", "nick", "image", "rekey", "fingerprint",
     "safety", "verify", "accept-key", "users", "names", "whois", "list", "topic", "kick", "ban",
     "unban", "kickban", "op", "deop", "mod", "unmod", "invite", "mode", "transfer", "login",
-    "register", "passwd", "quit", "help", "switch",
+    "register", "passwd", "quit", "help", "switch", "last",
 ]  # fmt: skip
 
 
@@ -49,6 +49,9 @@ def test_commands_aliases_and_rest_arguments() -> None:
     assert isinstance(parsed, Command) and parsed.args == ("waves at everyone",)
     parsed = parse_line("/leave")
     assert isinstance(parsed, Command) and parsed.name == "part" and parsed.args == ()
+    parsed = parse_line("/last 50")
+    assert isinstance(parsed, Command) and parsed.name == "last" and parsed.args == ("50",)
+    assert parse_line("/last 5 6") == ParseError("/last takes at most 1 argument(s)", "/last [n]")
 
 
 def test_scoped_commands_take_an_optional_channel_first() -> None:
@@ -125,6 +128,8 @@ CTX = CompletionContext(nicks=("bob", "Bernard", "carol"), channels=("#python", 
 
 def test_completion_of_commands_nicks_and_channels() -> None:
     assert candidates("/jo", CTX) == ("/jo", ["/join"])
+    assert candidates("/la", CTX) == ("/la", ["/last"])
+    assert candidates("/last 2", CTX) == ("2", [])
     assert candidates("/k", CTX)[1] == ["/kick", "/kickban"]
     assert candidates("/join #p", CTX) == ("#p", ["#pets", "#python"])
     assert candidates("/msg b", CTX) == ("b", ["Bernard", "bob"])
