@@ -5,11 +5,15 @@ Image: Alice sends Bob a 10 MB PNG through a justirc-server subprocess; the time
 ``ImageMessage`` event (route, reassemble, decrypt, verify the digest, decode every
 pixel). Reported in MB/s (10^6 bytes).
 
-Channel: one sender in this process, the other members in a child process (so their
-decryption does not steal the sender's CPU). The sender sends ``--messages`` 200-character
-messages, awaiting the server's acknowledgement of each; reported: the sender's
-messages/s and CPU per message (one encryption whatever the member count, so it should be
-flat), and end-to-end messages/s until the last member decrypted the last message.
+Channel: one sender in this process, the other members in a child process. The sender
+sends ``--messages`` 200-character messages, awaiting the server's acknowledgement of
+each, while the members read nothing (their loop is parked until the sender is done, so
+their decryption does not compete with it for the two cores); then 20 more under cProfile
+to count its Python calls per message. Reported: the sender's messages/s, CPU per message
+(user + system, from getrusage) and calls per message (one encryption and one signature
+whatever the member count, so both should be flat), and end-to-end messages/s until the
+last member decrypted the last message. Each channel size runs 3 times on a fresh server;
+medians are reported.
 
 Run ``python -m bench.images`` (``--quick`` for a smoke run).
 """
@@ -18,12 +22,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import cProfile
 import io
 import json
 import logging
 import math
 import multiprocessing as mp
 import os
+import resource
 import signal
 import sys
 import time
@@ -45,6 +51,8 @@ _log = logging.getLogger("bench.images")
 RESULTS = Path(__file__).resolve().parent / "results"
 TEXT = "x" * 200
 CHANNEL = "#bench"
+PROBE = 20
+"""Messages sent under cProfile after the timed ones, to count the sender's calls."""
 
 
 def make_png(size: int) -> bytes:
@@ -139,6 +147,10 @@ def _receivers(port: int, count: int, messages: int, pipe: Connection) -> None:
             pipe.send(("ready", None))
             await asyncio.wait_for(warm.wait(), 300)
             pipe.send(("warm", time.monotonic()))
+            # Block this loop (on purpose) while the sender is measured: the messages
+            # wait in socket buffers, and the members' decryption does not compete with
+            # the sender for the two cores (contention inflated its CPU figure by ±30%).
+            pipe.recv()
             await asyncio.wait_for(done.wait(), 600)
             pipe.send(("done", time.monotonic()))
         except Exception as exc:
@@ -168,17 +180,31 @@ async def _send(port: int, messages: int, pipe: Connection) -> dict[str, float]:
         channel = await sender.join(CHANNEL)
         await channel.send("warm-up: hands out the sender key to every member")
         await asyncio.get_running_loop().run_in_executor(None, _expect, pipe, "warm", 300)
-        cpu0, t0 = time.process_time(), time.monotonic()
+        usage0, t0 = resource.getrusage(resource.RUSAGE_SELF), time.monotonic()
         for _ in range(messages):
             await channel.send(TEXT)
-        sent, cpu = time.monotonic(), time.process_time() - cpu0
+        sent, usage1 = time.monotonic(), resource.getrusage(resource.RUSAGE_SELF)
+        user = usage1.ru_utime - usage0.ru_utime
+        system = usage1.ru_stime - usage0.ru_stime
+        # The work itself, free of CPU noise: Python calls per message, counted by
+        # cProfile over a few more messages (outside the timed part: it slows them)
+        profile = cProfile.Profile()
+        profile.enable()
+        for _ in range(PROBE):
+            await channel.send(TEXT)
+        profile.disable()
+        calls = sum(entry.callcount for entry in profile.getstats())
+        pipe.send(("go", None))  # the members may read and decrypt now
         last = await asyncio.get_running_loop().run_in_executor(None, _expect, pipe, "done", 600)
     finally:
         await sender.close()
     return {
         "sender_msgs_per_s": round(messages / (sent - t0), 1),
-        "sender_cpu_us_per_msg": round(cpu * 1e6 / messages, 1),
-        "e2e_msgs_per_s": round(messages / (last - t0), 1),
+        "sender_cpu_us_per_msg": round((user + system) * 1e6 / messages, 1),
+        "sender_user_us_per_msg": round(user * 1e6 / messages, 1),
+        "sender_system_us_per_msg": round(system * 1e6 / messages, 1),
+        "sender_calls_per_msg": round(calls / PROBE, 1),
+        "e2e_msgs_per_s": round((messages + PROBE) / (last - t0), 1),
         "decrypts_per_s": 0.0,
     }
 
@@ -190,7 +216,15 @@ def channel_runs(members: int, messages: int, rounds: int) -> dict[str, Any]:
     than any member-count effect, so flatness is judged on medians.
     """
     runs = [channel_run(members, messages) for _ in range(rounds)]
-    keys = ("sender_msgs_per_s", "sender_cpu_us_per_msg", "e2e_msgs_per_s", "decrypts_per_s")
+    keys = (
+        "sender_msgs_per_s",
+        "sender_cpu_us_per_msg",
+        "sender_user_us_per_msg",
+        "sender_system_us_per_msg",
+        "sender_calls_per_msg",
+        "e2e_msgs_per_s",
+        "decrypts_per_s",
+    )
     result: dict[str, Any] = {"members": members, "messages": messages, "rounds": rounds}
     result.update({key: round(median([r[key] for r in runs]), 1) for key in keys})
     result["sender_cpu_us_per_msg_runs"] = [r["sender_cpu_us_per_msg"] for r in runs]
@@ -202,7 +236,8 @@ def channel_run(members: int, messages: int) -> dict[str, Any]:
     ctx = mp.get_context("spawn")
     with RunningServer("justirc") as srv:
         parent, child = ctx.Pipe()
-        proc = ctx.Process(target=_receivers, args=(srv.port, members - 1, messages, child))
+        args = (srv.port, members - 1, messages + PROBE, child)
+        proc = ctx.Process(target=_receivers, args=args)
         proc.start()
         try:
             _expect(parent, "ready", 600)
@@ -233,7 +268,7 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, _terminate)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
     size, rounds = (200_000, 1) if args.quick else (10_000_000, 3)
-    sizes, messages, channel_rounds = ([2, 3], 5, 1) if args.quick else ([2, 10, 100], 300, 3)
+    sizes, messages, channel_rounds = ([2, 3], 5, 1) if args.quick else ([2, 10, 100], 500, 3)
     image = image_run(size, rounds)
     print(f"image {image['bytes']:,} bytes end to end: {image['mb_per_s']} MB/s")
     channel = []
