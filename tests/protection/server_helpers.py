@@ -35,3 +35,13 @@ def with_account(srv: EmbeddedServer, nick: str, password: str = PASSWORD) -> Ra
     reply = c.request({"type": "create_account", "password": password})
     assert reply["type"] == "logged_in", reply
     return c
+
+
+def lock_out(srv: EmbeddedServer, account: str, failures: int = 5) -> None:
+    """Fail *failures* password logins to *account* from one connection (the default
+    locks the pair of account and source)."""
+    guesser = client(srv)
+    for _ in range(failures):
+        reply = guesser.request({"type": "login", "account": account, "password": "wrong-guess"})
+        assert reply["code"] == "bad_password", reply
+    guesser.close()

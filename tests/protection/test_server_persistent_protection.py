@@ -11,7 +11,7 @@ from server.cli import main
 from server.embedded import EmbeddedServer
 from tests.server.client import RawClient
 
-from .server_helpers import PASSWORD, Clock, client, running, with_account
+from .server_helpers import PASSWORD, Clock, client, lock_out, running, with_account
 
 TINY = (0.001, 1)
 
@@ -20,13 +20,7 @@ def test_login_lockout_survives_a_restart(tmp_path: Path) -> None:
     clock = Clock()
     with running(tmp_path, clock) as srv:
         with_account(srv, "alice").close()
-        guesser = client(srv)
-        for _ in range(5):
-            reply = guesser.request(
-                {"type": "login", "account": "alice", "password": "wrong-guess"}
-            )
-            assert reply["code"] == "bad_password"
-        guesser.close()
+        lock_out(srv, "alice")
     clock.advance(60)  # the server was down for a minute
     with running(tmp_path, clock) as srv:  # a new process on the same data directory
         c = client(srv)
@@ -64,14 +58,6 @@ def _admin(data: Path, *args: str) -> int:
     return main(["admin", "--data-dir", str(data), *args], environ={})
 
 
-def _lock_out(srv: EmbeddedServer, account: str) -> None:
-    guesser = client(srv)
-    for _ in range(5):
-        reply = guesser.request({"type": "login", "account": account, "password": "wrong-guess"})
-        assert reply["code"] == "bad_password"
-    guesser.close()
-
-
 def _login(srv: EmbeddedServer, account: str, password: str) -> dict[str, object]:
     c = client(srv)
     try:
@@ -88,13 +74,13 @@ def test_admin_password_reset_lifts_a_lockout_live_and_offline(
     new = "a brand new password"
     with running(tmp_path, clock, poll_interval=0.05) as srv:
         with_account(srv, "alice").close()
-        _lock_out(srv, "alice")
+        lock_out(srv, "alice")
         assert _login(srv, "alice", PASSWORD)["code"] == "account_locked"
         monkeypatch.setattr("sys.stdin", io.StringIO(new + "\n"))
         assert _admin(data, "accounts", "reset-password", "alice", "--password-stdin") == 0
         srv.call(lambda s: s.poll_admin())  # what the running server does within a second
         assert _login(srv, "alice", new)["type"] == "logged_in"
-        _lock_out(srv, "alice")
+        lock_out(srv, "alice")
     # the server is stopped: the reset clears the stored lockout for the next start
     monkeypatch.setattr("sys.stdin", io.StringIO(PASSWORD + "\n"))
     assert _admin(data, "accounts", "reset-password", "alice", "--password-stdin") == 0
