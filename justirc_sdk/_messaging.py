@@ -1,20 +1,18 @@
-"""Encrypted traffic of a session: text, images and key management over the wire.
+"""Encrypted traffic of a session: text, images, files and key management over the wire.
 
 This is the glue between the session's connection and the crypto engine: it fetches
 and pins key bundles, hands sender keys to channel members before a channel message
-needs them, chunks images, and turns decrypted payloads back into events. The
+needs them, announces attachments (their chunks: :mod:`._transfers`), and turns
+decrypted payloads back into events. The
 payload formats inside the ciphertext are documented in ``docs/PROTOCOL.md``.
 """
 
 from __future__ import annotations
 
 import base64
-import binascii
 import json
 import logging
 import time
-from collections import deque
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import anyio
@@ -22,17 +20,13 @@ import anyio
 from . import events as ev
 from . import protocol as p
 from ._e2e import Inbound
-from .crypto import AttachmentDecryptor, AttachmentDescriptor, encrypt_attachment
+from ._transfers import Kind, Transfers
+from .crypto import AttachmentDescriptor, encrypt_attachment
 from .crypto.attachments import MAX_CHUNK_SIZE
 from .crypto.errors import CryptoError, KeyChangedError, MissingKeysError, RekeyRequiredError
-from .errors import (
-    ImageError,
-    JustIRCError,
-    MessageTooLarge,
-    NotInChannel,
-    RateLimited,
-)
-from .images import ImageInput, ProgressCallback, check_image, prepare_image
+from .errors import JustIRCError, MessageTooLarge, NotInChannel
+from .files import FileInput, prepare_file
+from .images import ImageInput, ProgressCallback, prepare_image
 
 if TYPE_CHECKING:
     from .session import Session
@@ -40,33 +34,11 @@ if TYPE_CHECKING:
 __all__ = ["MAX_TEXT_BYTES", "Messaging"]
 
 _log = logging.getLogger(__name__)
-_FILE_ID = 16  # every attachment chunk starts with its file id
 _CHUNK = MAX_CHUNK_SIZE  # 60 KiB: the largest whose sealed chunk fits one binary body
-_WINDOW = 8  # attachment chunks in flight
-_MAX_EARLY = 64  # chunks a receiver holds ahead of a missing one
-_MAX_CHUNK_REFUSALS = 1000  # rate-limit refusals one image may wait out
-_MAX_TRANSFERS_PER_SENDER = 4
-_TRANSFER_TIMEOUT = 300.0
 _MAX_HELD = 50
 _KEY_WAIT = 30.0
 _ASK_INTERVAL = 10.0
 _KEY_REQUEST_PREFIX = b'{"t":"key_request"'
-
-
-@dataclass
-class _Transfer:
-    """An image being received: its decryptor and what the sender said about it."""
-
-    sender: str
-    channel: str | None
-    meta: dict[str, Any]
-    decryptor: AttachmentDecryptor
-    started: float
-    verified: bool
-    parts: list[bytes] = field(default_factory=list)
-    next_index: int = 0
-    early: dict[int, bytes] = field(default_factory=dict)
-    """Chunks that arrived ahead of their turn (a resent chunk overtaken by later ones)."""
 
 
 MAX_TEXT_BYTES = 32 * 1024
@@ -90,10 +62,13 @@ def _text_body(text: str, action: bool) -> bytes:
 class Messaging:
     """Sending and receiving encrypted messages for one :class:`Session`."""
 
-    def __init__(self, session: Session, *, max_image_bytes: int) -> None:
+    def __init__(self, session: Session, *, max_image_bytes: int, max_file_bytes: int) -> None:
         self._session = session
         self.max_image_bytes = max_image_bytes
-        self._transfers: dict[tuple[str, bytes], _Transfer] = {}
+        self.max_file_bytes = max_file_bytes
+        self._transfers = Transfers(
+            session, max_image_bytes=max_image_bytes, max_file_bytes=max_file_bytes
+        )
         self._bundle_locks: dict[str, anyio.Lock] = {}
         self._held: dict[str, list[p.PrivMsg | p.ChanMsg]] = {}
         self._waiting: dict[tuple[str, str], list[tuple[float, p.PrivMsg | p.ChanMsg]]] = {}
@@ -270,65 +245,49 @@ class Messaging:
             width=prepared.width,
             height=prepared.height,
         )
-        body = _body(
-            "image", desc=base64.b64encode(descriptor.to_bytes()).decode(), caption=caption
+        await self._announce_and_send("image", nick, channel, descriptor, chunks, caption, progress)
+
+    async def send_file(
+        self,
+        nick: str | None,
+        channel: str | None,
+        file: FileInput,
+        caption: str | None,
+        progress: ProgressCallback | None,
+        filename: str | None,
+        mime_type: str | None,
+    ) -> None:
+        prepared = await anyio.to_thread.run_sync(
+            lambda: prepare_file(
+                file, max_bytes=self.max_file_bytes, filename=filename, mime_type=mime_type
+            )
         )
+        descriptor, chunks = encrypt_attachment(
+            prepared.data, chunk_size=_CHUNK, name=prepared.filename, mime=prepared.mime_type
+        )
+        await self._announce_and_send("file", nick, channel, descriptor, chunks, caption, progress)
+
+    async def _announce_and_send(
+        self,
+        kind: Kind,
+        nick: str | None,
+        channel: str | None,
+        descriptor: AttachmentDescriptor,
+        chunks: list[bytes],
+        caption: str | None,
+        progress: ProgressCallback | None,
+    ) -> None:
+        """The encrypted announcement (descriptor and caption), then the chunks."""
+        body = _body(kind, desc=base64.b64encode(descriptor.to_bytes()).decode(), caption=caption)
         if channel is not None:
             name, payload = await self._seal_for_channel(channel, body)
             await self._session._request_retrying(p.ChanMsg(channel=name, payload=payload))
+            await self._transfers.send_chunks(None, name, chunks, progress)
         else:
             assert nick is not None
             payload = await self._seal_private(nick, body)
             await self._send_private_payload(nick, payload, "msg")
-        await self._send_chunks(nick, name if channel is not None else None, chunks, progress)
-
-    async def _send_chunks(
-        self,
-        nick: str | None,
-        channel: str | None,
-        chunks: list[bytes],
-        progress: ProgressCallback | None,
-    ) -> None:
-        """Send attachment chunks with up to ``_WINDOW`` awaiting their ``ok``.
-
-        The window keeps the connection busy while the server relays earlier chunks. A
-        chunk the server refuses for the rate limit is sent again after ``retry_after``;
-        the receiver puts chunks back in order by their authenticated index.
-        ``progress(done, total)`` follows the acknowledged chunks.
-        """
-        session = self._session
-        frames: deque[p.Frame] = deque()
-        for chunk in chunks:  # raw bytes: each goes as a binary body, no base64
-            if channel is not None:
-                frames.append(p.ChanMsg(channel=channel, payload=chunk, kind="file"))
-            else:
-                assert nick is not None
-                frames.append(p.PrivMsg(to=nick, payload=chunk, kind="file"))
-        window: deque[tuple[str, Any, p.Frame]] = deque()
-        total, done, refusals = len(frames), 0, 0
-        try:
-            while frames or window:
-                while frames and len(window) < _WINDOW:
-                    frame = frames.popleft()
-                    window.append((*await session._send_request(frame), frame))
-                rid, pending, frame = window.popleft()
-                try:
-                    await session._await_reply(rid, pending, "file")
-                except RateLimited as exc:
-                    refusals += 1
-                    if refusals > _MAX_CHUNK_REFUSALS:
-                        raise
-                    await anyio.sleep(max(exc.retry_after, 0.01))
-                    frames.appendleft(frame)
-                    continue
-                done += 1
-                if progress is not None:
-                    result = progress(done, total)
-                    if result is not None:
-                        await result
-        finally:
-            for rid, _, _ in window:
-                session._pending.pop(rid, None)
+            await self._transfers.send_chunks(nick, None, chunks, progress)
 
     async def rotate(self, target: str) -> None:
         if p.is_valid_channel(target):
@@ -374,7 +333,7 @@ class Messaging:
         channel = frame.channel if isinstance(frame, p.ChanMsg) else None
         ts = frame.ts or time.time()
         if frame.kind == "file":
-            return await self._receive_chunk(sender, channel, frame.payload)
+            return await self._transfers.receive_chunk(sender, channel, frame.payload)
         if not isinstance(frame.payload, str):
             return [ev.DecryptionFailed(sender, channel, "a message came as a binary body")]
         old_fingerprint = self._e2e.peer_fingerprint(sender)
@@ -424,100 +383,6 @@ class Messaging:
             return [
                 ev.Message(sender, data["text"], channel, ts, verified, bool(data.get("action")))
             ]
-        if kind == "image":
-            return self._start_transfer(sender, channel, data, ts, verified)
+        if kind in ("image", "file"):
+            return self._transfers.start(kind, sender, channel, data, ts, verified)
         return [ev.DecryptionFailed(sender, channel, f"unknown message type {str(kind)[:30]!r}")]
-
-    def _start_transfer(
-        self, sender: str, channel: str | None, data: dict[str, Any], ts: float, verified: bool
-    ) -> list[ev.Event]:
-        self._expire_transfers()
-        try:
-            descriptor = AttachmentDescriptor.from_bytes(
-                base64.b64decode(data["desc"], validate=True)
-            )
-            caption = data.get("caption")
-            if caption is not None and not isinstance(caption, str):
-                raise ValueError("caption must be text")
-        except (KeyError, ValueError, TypeError, binascii.Error, CryptoError) as exc:
-            return [ev.DecryptionFailed(sender, channel, f"bad image descriptor: {exc}")]
-        if descriptor.size > self.max_image_bytes:
-            return [
-                ev.DecryptionFailed(
-                    sender, channel, f"image of {descriptor.size:,} bytes exceeds the limit"
-                )
-            ]
-        key = p.nick_key(sender)
-        if sum(1 for (s, _) in self._transfers if s == key) >= _MAX_TRANSFERS_PER_SENDER:
-            return [ev.DecryptionFailed(sender, channel, "too many images in flight from sender")]
-        meta = {"caption": caption, "ts": ts}
-        self._transfers[(key, descriptor.file_id)] = _Transfer(
-            sender, channel, meta, AttachmentDecryptor(descriptor), time.monotonic(), verified
-        )
-        return []
-
-    def _expire_transfers(self) -> None:
-        now = time.monotonic()
-        for key, transfer in list(self._transfers.items()):
-            if now - transfer.started > _TRANSFER_TIMEOUT:
-                del self._transfers[key]
-
-    async def _receive_chunk(
-        self, sender: str, channel: str | None, payload: str | bytes
-    ) -> list[ev.Event]:
-        if isinstance(payload, bytes):
-            raw = payload
-        else:  # a chunk sent as base64 text is accepted too
-            try:
-                raw = base64.b64decode(payload, validate=True)
-            except (binascii.Error, ValueError):
-                return [ev.DecryptionFailed(sender, channel, "image chunk is not base64")]
-        key = (p.nick_key(sender), raw[:_FILE_ID])
-        transfer = self._transfers.get(key)
-        if transfer is None or transfer.channel != channel:
-            return [ev.DecryptionFailed(sender, channel, "image chunk for no known transfer")]
-        index = int.from_bytes(raw[_FILE_ID : _FILE_ID + 4], "big")
-        if index < transfer.next_index or index in transfer.early:
-            return []  # a duplicate: the chunk is already in
-        if index > transfer.next_index:
-            if len(transfer.early) >= _MAX_EARLY:
-                del self._transfers[key]
-                return [ev.DecryptionFailed(sender, channel, "image chunks far out of order")]
-            transfer.early[index] = raw  # authenticated when its turn comes
-            return []
-        try:
-            chunk: bytes | None = raw
-            while chunk is not None:
-                transfer.parts.append(transfer.decryptor.feed(chunk))
-                transfer.next_index += 1
-                chunk = transfer.early.pop(transfer.next_index, None)
-            if not transfer.decryptor.complete:
-                return []
-            transfer.decryptor.finish()
-        except CryptoError as exc:
-            del self._transfers[key]
-            return [ev.DecryptionFailed(sender, channel, f"image rejected: {exc}")]
-        del self._transfers[key]
-        data = b"".join(transfer.parts)
-        descriptor = transfer.decryptor.descriptor
-        try:
-            # decoding every pixel takes a while for a large image: off the event loop
-            mime, width, height = await anyio.to_thread.run_sync(
-                check_image, data, self.max_image_bytes
-            )
-        except ImageError as exc:
-            return [ev.DecryptionFailed(sender, channel, f"image rejected: {exc}")]
-        return [
-            ev.ImageMessage(
-                sender=sender,
-                channel=channel,
-                data=data,
-                filename=descriptor.name or "image",
-                mime_type=mime,
-                width=width,
-                height=height,
-                caption=transfer.meta["caption"],
-                timestamp=transfer.meta["ts"],
-                verified=transfer.verified,
-            )
-        ]

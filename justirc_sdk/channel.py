@@ -9,6 +9,7 @@ from .errors import NotInChannel
 
 if TYPE_CHECKING:
     from ._state import ChannelState
+    from .files import FileInput
     from .images import ImageInput, ProgressCallback
     from .session import Session
 
@@ -102,6 +103,20 @@ class Channel:
         """Send an image (a path, bytes or a PIL image), encrypted, to every member."""
         await self._session._messaging.send_image(
             None, self._name, image, caption, progress, filename, strip_metadata
+        )
+
+    async def send_file(
+        self,
+        file: FileInput,
+        caption: str | None = None,
+        progress: ProgressCallback | None = None,
+        *,
+        filename: str | None = None,
+        mime_type: str | None = None,
+    ) -> None:
+        """Send any file (a path or its bytes), encrypted, to every member."""
+        await self._session._messaging.send_file(
+            None, self._name, file, caption, progress, filename, mime_type
         )
 
     async def rotate_keys(self) -> None:

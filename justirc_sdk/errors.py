@@ -16,6 +16,8 @@ __all__ = [
     "ChannelFull",
     "ConnectError",
     "ConnectionLost",
+    "FileError",
+    "FileTooLarge",
     "Forbidden",
     "ImageError",
     "InvalidName",
@@ -63,6 +65,14 @@ class RequestTimeout(JustIRCError, TimeoutError):
 
 class ImageError(JustIRCError):
     """An image is not an acceptable PNG, JPEG, GIF or WebP, or is too large."""
+
+
+class FileError(JustIRCError):
+    """A file cannot be sent: unreadable, or refused (see :class:`FileTooLarge`)."""
+
+
+class FileTooLarge(FileError):
+    """A file is larger than ``max_file_bytes`` (``Session.connect``)."""
 
 
 class MessageTooLarge(JustIRCError):

@@ -18,6 +18,7 @@ __all__ = [
     "ErrorReceived",
     "Event",
     "EventsDropped",
+    "FileMessage",
     "HandlerFailed",
     "ImageMessage",
     "Invited",
@@ -66,6 +67,26 @@ class ImageMessage(Event):
     mime_type: str
     width: int
     height: int
+    caption: str | None
+    timestamp: float
+    verified: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class FileMessage(Event):
+    """A decrypted file; ``data`` are its bytes.
+
+    Only its integrity and sender are checked, never its content: treat it as untrusted.
+    ``filename`` is made safe by the SDK (a bare name, no directories or control
+    characters); ``mime_type`` is what the sender declared.
+    """
+
+    sender: str
+    channel: str | None
+    data: bytes = field(repr=False)
+    filename: str
+    mime_type: str
+    size: int
     caption: str | None
     timestamp: float
     verified: bool = False

@@ -34,6 +34,7 @@ from .errors import (
     JustIRCError,
     NotConnected,
 )
+from .files import DEFAULT_MAX_FILE_BYTES, FileInput
 from .images import ImageInput, ProgressCallback
 
 __all__ = ["EventWaiter", "Session"]
@@ -66,6 +67,7 @@ class Session(_Connection):
         keepalive: float = 30.0,
         event_buffer: int = 10_000,
         max_image_bytes: int = 10 * 1024 * 1024,
+        max_file_bytes: int = DEFAULT_MAX_FILE_BYTES,
     ) -> None:
         self.host = host
         self.port = port
@@ -79,7 +81,9 @@ class Session(_Connection):
         self.event_buffer = event_buffer
         self.state = ClientState(nick)
         self.crypto = E2E.open(nick, keystore=keystore, passphrase=passphrase)
-        self._messaging = Messaging(self, max_image_bytes=max_image_bytes)
+        self._messaging = Messaging(
+            self, max_image_bytes=max_image_bytes, max_file_bytes=max_file_bytes
+        )
         self._transport: Transport | None = None
         self._ids = itertools.count(1)
         self._pending: dict[str, _Pending] = {}
@@ -250,6 +254,24 @@ class Session(_Connection):
         await self._messaging.send_image(
             nick, None, image, caption, progress, filename, strip_metadata
         )
+
+    async def send_file(
+        self,
+        nick: str,
+        file: FileInput,
+        caption: str | None = None,
+        progress: ProgressCallback | None = None,
+        *,
+        filename: str | None = None,
+        mime_type: str | None = None,
+    ) -> None:
+        """Send any file (a path or its bytes) to *nick*, encrypted.
+
+        The receiver gets a :class:`~justirc_sdk.events.FileMessage`. Raises
+        :class:`~justirc_sdk.errors.FileTooLarge` above ``max_file_bytes`` (25 MiB by
+        default) and :class:`~justirc_sdk.errors.FileError` for an unreadable path.
+        """
+        await self._messaging.send_file(nick, None, file, caption, progress, filename, mime_type)
 
     async def rotate_keys(self, target: str) -> None:
         """Rotate keys now with a user (nick) or for a channel (``#name``)."""

@@ -32,6 +32,7 @@ from . import events as ev
 from . import protocol as p
 from .channel import Channel as AsyncChannel
 from .errors import RequestTimeout
+from .files import FileInput
 from .images import ImageInput, ProgressCallback
 from .session import EventWaiter
 from .session import Session as AsyncSession
@@ -86,6 +87,18 @@ class Channel:
         """Send an encrypted image to the channel."""
         self._portal.call(
             functools.partial(self._inner.send_image, image, caption, progress, **options)
+        )
+
+    def send_file(
+        self,
+        file: FileInput,
+        caption: str | None = None,
+        progress: ProgressCallback | None = None,
+        **options: Any,
+    ) -> None:
+        """Send an encrypted file to the channel (``filename=``, ``mime_type=``)."""
+        self._portal.call(
+            functools.partial(self._inner.send_file, file, caption, progress, **options)
         )
 
     def __getattr__(self, name: str) -> Callable[..., Any]:
@@ -235,6 +248,17 @@ class Session:
     ) -> None:
         """Send an encrypted image to *nick*."""
         self._call(self._inner.send_image, nick, image, caption, progress, **options)
+
+    def send_file(
+        self,
+        nick: str,
+        file: FileInput,
+        caption: str | None = None,
+        progress: ProgressCallback | None = None,
+        **options: Any,
+    ) -> None:
+        """Send an encrypted file to *nick* (``filename=``, ``mime_type=``)."""
+        self._call(self._inner.send_file, nick, file, caption, progress, **options)
 
     def join(self, channel: str, password: str | None = None) -> Channel:
         """Join a channel."""
