@@ -30,6 +30,9 @@ def test_sync_facade_in_a_plain_thread(server: EmbeddedServer) -> None:
                 results["channel"] = said.result().text
                 results["members"] = room.members
                 results["safety"] = alice.safety_number("bob") == bob.safety_number("alice")
+                got_file = bob.expect(events.FileMessage, timeout=10)
+                room.send_file(b"a,b\n1,2\n", filename="t.csv")
+                results["file"] = (got_file.result().filename, got_file.result().data)
                 for event in alice.events(timeout=0.2):
                     results.setdefault("events", []).append(event)  # type: ignore[attr-defined]
         except BaseException as exc:  # report to the test thread
@@ -44,3 +47,4 @@ def test_sync_facade_in_a_plain_thread(server: EmbeddedServer) -> None:
     assert results["channel"] == "channel hello"
     assert results["members"] == {"alice": "owner", "bob": "member"}
     assert results["safety"] is True
+    assert results["file"] == ("t.csv", b"a,b\n1,2\n")
