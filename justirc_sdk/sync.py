@@ -119,11 +119,16 @@ class Waiter(Generic[E]):
     def __init__(self, inner: EventWaiter[E], portal: BlockingPortal) -> None:
         self._inner = inner
         self._portal = portal
+        self._event: E | None = None
 
     def result(self) -> E:
-        """The event (raises ``RequestTimeout`` after the waiter's timeout)."""
-        event: E = self._portal.call(self._inner._wait)
-        return event
+        """The event (raises ``RequestTimeout`` after the waiter's timeout).
+
+        Like a future's: once the event came, every further call returns it at once.
+        """
+        if self._event is None:
+            self._event = self._portal.call(self._inner._wait)
+        return self._event
 
 
 class Session:
