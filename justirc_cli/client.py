@@ -27,7 +27,7 @@ from . import formatting as fmt
 from .commands import Command, ParseError, PlainText, UsageError, help_text, parse_line
 from .completion import CompletionContext
 from .conversations import Catchup, Conversations, Level, activity_line, route
-from .downloads import save_image
+from .downloads import save_file, save_image
 from .formatting import Line
 from .handlers import HANDLERS
 
@@ -43,7 +43,7 @@ class ChatClient:
     """One user's view of a :class:`~justirc_sdk.Session`.
 
     *output* receives every line to display. *download_dir* is where received
-    images are saved. *ask_secret* prompts for a password without echo (accounts).
+    images and files are saved. *ask_secret* prompts for a password without echo (accounts).
     *on_change* is called when the prompt or status line should be redrawn.
     """
 
@@ -250,6 +250,9 @@ class ChatClient:
         if isinstance(event, ev.ImageMessage):
             await self._save_image(event)
             return
+        if isinstance(event, ev.FileMessage):
+            await self._save_file(event)
+            return
         if isinstance(event, ev.Message) and event.channel is None:
             self.add_conversation(event.sender)
         elif isinstance(event, ev.ChannelJoined):
@@ -285,6 +288,14 @@ class ChatClient:
             event.timestamp,
         )
         self.show(fmt.format_image(event, path), *route(event, self.session.nick))
+
+    async def _save_file(self, event: ev.FileMessage) -> None:
+        if event.channel is None:
+            self.add_conversation(event.sender)
+        path = await anyio.to_thread.run_sync(
+            save_file, self.download_dir, event.data, event.filename
+        )
+        self.show(fmt.format_file(event, path), *route(event, self.session.nick))
 
     def request_quit(self, reason: str = "bye") -> None:
         """Ask the app to close the session and exit."""

@@ -89,6 +89,8 @@ COMMANDS: tuple[CommandSpec, ...] = (
     _c("nick", "/nick newnick", "change your nickname", "/nick alice_", ("nick",), 1),
     _c("image", "/image target file [caption]", "send an image (PNG, JPEG, GIF, WebP), encrypted",
        "/image #python ~/cat.png my cat", ("target", "file", "text"), 2, rest=True),
+    _c("file", "/file target file [caption]", "send any file (up to 25 MiB), encrypted",
+       "/file bob ~/report.pdf the draft", ("target", "file", "text"), 2, rest=True),
     # keys and trust
     _c("rekey", "/rekey [target]", "rotate encryption keys with a nick or for a channel now",
        "/rekey #python", ("target",), 0),

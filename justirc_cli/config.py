@@ -25,7 +25,7 @@ ENV_VARS: dict[str, str] = {
     "JUSTIRC_TLS_FINGERPRINT": "pin the server certificate's SHA-256 (implies TLS)",
     "JUSTIRC_KEYSTORE": "keystore file keeping your identity and sessions across runs",
     "JUSTIRC_PASSPHRASE": "passphrase for the keystore (prefer --passphrase-env)",
-    "JUSTIRC_DOWNLOAD_DIR": "where received images are saved",
+    "JUSTIRC_DOWNLOAD_DIR": "where received images and files are saved",
     "JUSTIRC_CHANNELS": "channels to join on start, comma separated",
 }
 
@@ -72,7 +72,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="VAR",
         help="read the keystore passphrase from this environment variable",
     )
-    parser.add_argument("--download-dir", type=Path, help="where received images go")
+    parser.add_argument("--download-dir", type=Path, help="where received images and files go")
     parser.add_argument(
         "--channel",
         action="append",

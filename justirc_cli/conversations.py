@@ -57,7 +57,7 @@ class Level(IntEnum):
     NOTICE = 1
     """Joins, parts, topics, modes, key rotations: kept and replayed, not counted."""
     MESSAGE = 2
-    """A message, action or image from someone else: counts as unread."""
+    """A message, action, image or file from someone else: counts as unread."""
     HIGHLIGHT = 3
     """A message that mentions your nick, or a private message: unread and flagged ``!``."""
 
@@ -92,7 +92,7 @@ def route(event: ev.Event, me: str) -> tuple[str | None, Level]:
     if isinstance(event, ev.Message):
         where = event.channel or event.sender
         return where, _said(event.sender, event.text, event.channel is None, me)
-    if isinstance(event, ev.ImageMessage):
+    if isinstance(event, ev.ImageMessage | ev.FileMessage):
         where = event.channel or event.sender
         return where, _said(event.sender, event.caption or "", event.channel is None, me)
     if isinstance(event, ev.DecryptionFailed):

@@ -21,6 +21,7 @@ __all__ = [
     "Line",
     "format_error",
     "format_event",
+    "format_file",
     "format_image",
     "format_own",
     "info",
@@ -28,6 +29,7 @@ __all__ = [
     "notice",
     "plain",
     "progress_bar",
+    "size_text",
 ]
 
 Fragment = tuple[str, str]
@@ -71,6 +73,7 @@ LEGEND: tuple[tuple[str, str], ...] = (
     ("!!!!! KEY CHANGED", "LOUD: a contact's identity key changed; check before trusting"),
     (MARK_DECRYPT, "a message that could not be decrypted or authenticated (dropped)"),
     ("[image]", "a received image, saved to the download directory"),
+    ("[file]", "a received file (any kind), saved to the download directory"),
 )
 
 
@@ -161,6 +164,37 @@ def format_image(event: ev.ImageMessage, path: Path) -> Line:
     )
 
 
+def size_text(size: int) -> str:
+    """A byte count for people: ``512 B``, ``12 KiB``, ``3.4 MiB``."""
+    if size < 1024:
+        return f"{size} B"
+    if size < 1024 * 1024:
+        return f"{size / 1024:.0f} KiB"
+    return f"{size / (1024 * 1024):.1f} MiB"
+
+
+def _printable(text: str) -> str:
+    """*text* with anything a terminal could act on (controls, bidi overrides) replaced."""
+    return "".join(ch if ch.isprintable() else "\ufffd" for ch in text)
+
+
+def format_file(event: ev.FileMessage, path: Path) -> Line:
+    """A received file, what its sender says it is, and where it was saved.
+
+    The name, type and caption come from the sender: shown, never trusted (the saved
+    name is :func:`justirc_cli.downloads.safe_file_name`'s, not necessarily theirs).
+    """
+    caption = f" — {_printable(event.caption)}" if event.caption else ""
+    details = f"{size_text(len(event.data))}, {_printable(event.mime_type)}"
+    return (
+        _stamp(event.timestamp),
+        *_where(event.channel),
+        ("", "[file] <"),
+        _nick(event.sender, event.verified),
+        ("", f"> {_printable(event.filename)} ({details}) saved to {path}{caption}"),
+    )
+
+
 def _key_changed(event: ev.KeyChanged) -> list[Line]:
     bar = "!" * 72
     return [
@@ -206,7 +240,8 @@ def _modes_text(modes: dict[str, bool | int]) -> str:
 def format_event(event: ev.Event, me: str) -> list[Line]:
     """The lines to show for *event* (possibly none). *me* is your current nick.
 
-    Images are shown by :func:`format_image` once saved, so they give no line here.
+    Images and files are shown by :func:`format_image` and :func:`format_file` once
+    saved, so they give no line here.
     """
     if isinstance(event, ev.Message):
         return [
@@ -279,7 +314,7 @@ def _notice_text(event: ev.Event, me: str) -> str | None:
 
 
 def progress_bar(label: str, done: int, total: int, width: int = 30) -> str:
-    """``label [#######.......]  42%`` for an image upload."""
+    """``label [#######.......]  42%`` for an image or file upload."""
     fraction = 1.0 if total <= 0 else min(1.0, max(0.0, done / total))
     filled = round(fraction * width)
     return f"{label} [{'#' * filled}{'.' * (width - filled)}] {fraction * 100:3.0f}%"

@@ -108,8 +108,11 @@ async def _nick(client: ChatClient, cmd: Command) -> None:
     client.on_change()
 
 
-@_command("image")
-async def _image(client: ChatClient, cmd: Command) -> None:
+_Send = Callable[[str, Path, str | None, Callable[[int, int], None]], Awaitable[None]]
+
+
+async def _send_attachment(client: ChatClient, cmd: Command, kind: str, send: _Send) -> None:
+    """``/image`` and ``/file``: check the path, upload with a progress bar, confirm."""
     target, file = cmd.args[0], await anyio.Path(cmd.args[1]).expanduser()
     caption = _arg(cmd, 2)
     if not await file.is_file():
@@ -121,14 +124,37 @@ async def _image(client: ChatClient, cmd: Command) -> None:
 
     client.set_status(fmt.progress_bar(label, 0, 1))
     try:
-        if target.startswith("#"):
-            await client.session.channel(target).send_image(Path(file), caption, progress)
-        else:
-            await client.session.send_image(target, Path(file), caption, progress)
+        await send(target, Path(file), caption, progress)
     finally:
         client.set_status(None)
     size = (await file.stat()).st_size
-    client.notice(f"image {file.name} ({size / 1024:.0f} KiB) sent to {target}", target)
+    client.notice(f"{kind} {file.name} ({fmt.size_text(size)}) sent to {target}", target)
+
+
+@_command("image")
+async def _image(client: ChatClient, cmd: Command) -> None:
+    async def send(
+        target: str, path: Path, caption: str | None, progress: Callable[[int, int], None]
+    ) -> None:
+        if target.startswith("#"):
+            await client.session.channel(target).send_image(path, caption, progress)
+        else:
+            await client.session.send_image(target, path, caption, progress)
+
+    await _send_attachment(client, cmd, "image", send)
+
+
+@_command("file")
+async def _file(client: ChatClient, cmd: Command) -> None:
+    async def send(
+        target: str, path: Path, caption: str | None, progress: Callable[[int, int], None]
+    ) -> None:
+        if target.startswith("#"):
+            await client.session.channel(target).send_file(path, caption, progress)
+        else:
+            await client.session.send_file(target, path, caption, progress)
+
+    await _send_attachment(client, cmd, "file", send)
 
 
 # -- keys and trust ---------------------------------------------------------------------

@@ -23,7 +23,7 @@ from justirc_cli.commands import (
 from justirc_cli.completion import CompletionContext, JustIRCCompleter, candidates
 
 REQUIRED = [
-    "join", "part", "leave", "msg", "query", "me", "nick", "image", "rekey", "fingerprint",
+    "join", "part", "leave", "msg", "query", "me", "nick", "image", "file", "rekey", "fingerprint",
     "safety", "verify", "accept-key", "users", "names", "whois", "list", "topic", "kick", "ban",
     "unban", "kickban", "op", "deop", "mod", "unmod", "invite", "mode", "transfer", "login",
     "register", "passwd", "quit", "help", "switch", "last",
@@ -69,6 +69,12 @@ def test_quoted_file_names() -> None:
     assert isinstance(parsed, Command) and parsed.args == ("#room", "my cat.png", "a caption")
     error = parse_line('/image #room "my cat.png')
     assert isinstance(error, ParseError) and "quote" in error.message
+    parsed = parse_line('/file bob "my notes.txt"  read  this ')
+    assert isinstance(parsed, Command) and parsed.name == "file"
+    assert parsed.args == ("bob", "my notes.txt", "read  this")
+    assert parse_line("/file notes.txt") == ParseError(
+        "/file needs more arguments", "/file target file [caption]"
+    )
 
 
 def test_bad_input_gives_a_message_and_the_usage() -> None:
@@ -137,6 +143,10 @@ def test_completion_of_commands_nicks_and_channels() -> None:
     assert candidates("/kick #py", CTX) == ("#py", ["#python"])
     assert candidates("/image #p", CTX) == ("#p", ["#pets", "#python"])
     assert candidates("/image b", CTX) == ("b", ["Bernard", "bob"])
+    assert candidates("/fi", CTX) == ("/fi", ["/file", "/fingerprint"])
+    assert candidates("/file #p", CTX) == ("#p", ["#pets", "#python"])
+    assert candidates("/file b", CTX) == ("b", ["Bernard", "bob"])
+    assert candidates("/file bob ~/no", CTX) == ("~/no", [])  # like /image: no path completion
     assert candidates("/help to", CTX) == ("to", ["topic"])
     assert candidates("/op bob x", CTX) == ("x", [])
     assert candidates("car", CTX) == ("car", ["carol: "])
