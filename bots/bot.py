@@ -45,6 +45,9 @@ _Matcher = Callable[[events.Message], Any]
 
 FAILED_REPLY = "Sorry, that command failed."
 
+_FROM_PEOPLE = (events.Message, events.ImageMessage, events.FileMessage)
+"""What people send: the bot ignores its own, and answers a failed handler for one."""
+
 
 @dataclass
 class BotConfig:
@@ -388,7 +391,7 @@ class Bot:
 
     def _dispatch(self, event: events.Event, tg: TaskGroup) -> None:
         sender = getattr(event, "sender", None)
-        if isinstance(event, events.Message | events.ImageMessage) and self._is_self(sender):
+        if isinstance(event, _FROM_PEOPLE) and self._is_self(sender):
             return
         if isinstance(event, events.Message):
             if self._offer_to_waiters(event):
@@ -483,7 +486,7 @@ class Bot:
         """Log *exc* with its traceback, then run the on_error hooks (or the default)."""
         _log.error("handler failed (%s)", where, exc_info=exc)
         if not self._error_hooks:
-            if ctx is not None and isinstance(ctx.event, events.Message | events.ImageMessage):
+            if ctx is not None and isinstance(ctx.event, _FROM_PEOPLE):
                 try:
                     await ctx.reply(FAILED_REPLY)
                 except Exception:

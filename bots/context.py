@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Generator
 from typing import TYPE_CHECKING, Any
 
@@ -18,7 +19,10 @@ if TYPE_CHECKING:
     from .bot import Bot
     from .commands import Command
 
-__all__ = ["Context", "MessageWaiter"]
+__all__ = ["Context", "FileInput", "MessageWaiter"]
+
+FileInput = str | os.PathLike[str] | bytes | bytearray
+"""What :meth:`Context.send_file` takes: a path, or the file's bytes."""
 
 MAX_REPLY_BYTES = MAX_TEXT_BYTES
 """Longer replies are split into several messages, at line breaks where possible."""
@@ -202,6 +206,35 @@ class Context:
             )
         else:
             raise RuntimeError("this context has nobody to send an image to")
+
+    async def send_file(
+        self,
+        file: FileInput,
+        caption: str | None = None,
+        *,
+        filename: str | None = None,
+        mime_type: str | None = None,
+    ) -> None:
+        """Send any file (a path or bytes), encrypted, where the message came from.
+
+        *filename* defaults to the path's name; *mime_type* to the SDK's guess. A file
+        over the session's ``max_file_bytes`` raises
+        :class:`~justirc_sdk.errors.FileTooLarge`.
+        """
+        channel, sender = self.channel, self.sender
+        if channel is not None:
+            room = self.session.channel(channel)
+            await retry_rate_limited(
+                lambda: room.send_file(file, caption, filename=filename, mime_type=mime_type)
+            )
+        elif sender is not None:
+            await retry_rate_limited(
+                lambda: self.session.send_file(
+                    sender, file, caption, filename=filename, mime_type=mime_type
+                )
+            )
+        else:
+            raise RuntimeError("this context has nobody to send a file to")
 
     def wait_for(
         self,

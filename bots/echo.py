@@ -1,4 +1,4 @@
-"""The echo bot: repeats what it hears and describes the images it is sent.
+"""The echo bot: repeats what it hears and describes the images and files it is sent.
 
 Run it with ``python -m bots.echo --host 127.0.0.1 --port 6667 --channel #lobby``;
 ``--help`` lists every option.
@@ -31,7 +31,7 @@ def make_bot(nick: str = "echo", channels: Sequence[str] = ("#lobby",), **option
     bot = Bot(
         nick,
         channels=channels,
-        description="Echo bot: repeats channel and private messages, describes images.",
+        description="Echo bot: repeats channel and private messages, describes images and files.",
         **options,
     )
 
@@ -45,6 +45,11 @@ def make_bot(nick: str = "echo", channels: Sequence[str] = ("#lobby",), **option
     async def describe(ctx: Context, image: events.ImageMessage) -> None:
         size = format_size(len(image.data))
         await ctx.reply(f"got {image.filename}: {image.width}x{image.height}, {size}")
+
+    @bot.on(events.FileMessage)
+    async def describe_file(ctx: Context, file: events.FileMessage) -> None:
+        size = format_size(len(file.data))
+        await ctx.reply(f"got {file.filename}: {file.mime_type}, {size}")
 
     return bot
 

@@ -36,10 +36,11 @@ from justirc_sdk.protocol import channel_key, nick_key
 from server.embedded import EmbeddedServer
 
 from .bot import Bot
+from .context import FileInput
 
 __all__ = ["BotHarness", "TestUser", "bot_harness", "bot_harness_factory"]
 
-Reply = events.Message | events.ImageMessage
+Reply = events.Message | events.ImageMessage | events.FileMessage
 
 
 class TestUser:
@@ -100,8 +101,27 @@ class TestUser:
         else:
             await self.session.send_image(target, image, caption, filename=filename)
 
+    async def send_file(
+        self,
+        target: str,
+        file: FileInput,
+        caption: str | None = None,
+        *,
+        filename: str | None = None,
+        mime_type: str | None = None,
+    ) -> None:
+        """Send a file (a path or bytes) to a channel or a nick (the bot's, privately)."""
+        if target.startswith("#"):
+            await self.session.channel(target).send_file(
+                file, caption, filename=filename, mime_type=mime_type
+            )
+        else:
+            await self.session.send_file(
+                target, file, caption, filename=filename, mime_type=mime_type
+            )
+
     async def next_reply(self, timeout: float | None = None) -> Reply:
-        """The next message or image from the bot that this user receives."""
+        """The next message, image or file from the bot that this user receives."""
         bot_nick = nick_key(self.harness.bot.nick)
         limit = self.harness.timeout if timeout is None else timeout
         with anyio.fail_after(limit):
@@ -111,11 +131,19 @@ class TestUser:
         raise AssertionError(f"{self.nick}'s session closed while waiting for a reply")
 
     async def next_text(self, timeout: float | None = None) -> str:
-        """The text of the bot's next message (fails if it sends an image instead)."""
+        """The text of the bot's next message (fails if it sends an image or a file)."""
         reply = await self.next_reply(timeout)
         if not isinstance(reply, events.Message):
-            raise AssertionError(f"expected a text reply, got an image {reply.filename}")
+            kind = "an image" if isinstance(reply, events.ImageMessage) else "a file"
+            raise AssertionError(f"expected a text reply, got {kind} {reply.filename!r}")
         return reply.text
+
+    async def next_file(self, timeout: float | None = None) -> events.FileMessage:
+        """The bot's next reply, which must be a file."""
+        reply = await self.next_reply(timeout)
+        if not isinstance(reply, events.FileMessage):
+            raise AssertionError(f"expected a file from the bot, got {reply!r}")
+        return reply
 
     async def close(self) -> None:
         await self._events.aclose()

@@ -13,9 +13,11 @@ import asyncio
 import contextlib
 import io
 import logging
+import os
 import time
 import warnings
 from collections.abc import Callable, Coroutine, Sequence
+from pathlib import Path
 from typing import Any
 
 import ipywidgets as w
@@ -23,9 +25,10 @@ import ipywidgets as w
 from justirc_sdk import EventStream, Session
 from justirc_sdk import events as ev
 from justirc_sdk.errors import JustIRCError
+from justirc_sdk.files import safe_filename, safe_mime
 
 from . import render
-from .state import Block, ChatState
+from .state import Block, ChatState, Entry
 
 __all__ = ["ChatPanel", "chat"]
 
@@ -45,7 +48,12 @@ class ChatPanel:
     Display it as the last expression of a cell (or with ``display(panel)``). It must
     be created, or :meth:`start`-ed, on the loop the session runs on (in Jupyter: in
     a cell). ``owns_session=True`` makes :meth:`aclose` close the session too.
+
+    Files are saved (the *Save* button, :meth:`save_file`) into ``save_directory``:
+    the kernel's working directory at the time of saving while it is ``None``.
     """
+
+    save_directory: str | os.PathLike[str] | None = None
 
     def __init__(
         self,
@@ -136,9 +144,14 @@ class ChatPanel:
         self.send_button.on_click(lambda _b: self._schedule(self.send()))
         self.upload = w.FileUpload(accept="image/*", multiple=False, description="Image")
         self.upload.observe(self._on_upload, "value")
+        self.file_upload = w.FileUpload(accept="", multiple=False, description="File")
+        self.file_upload.add_class("justirc-file-upload")
+        self.file_upload.observe(self._on_file_upload, "value")
         self.progress = w.IntProgress(value=0, min=0, max=100, description="")
         self.progress.layout.visibility = "hidden"
-        composer = w.HBox([self.input, self.send_button, self.upload, self.progress])
+        composer = w.HBox(
+            [self.input, self.send_button, self.upload, self.file_upload, self.progress]
+        )
 
         self.widget = w.VBox(
             [
@@ -187,7 +200,7 @@ class ChatPanel:
             if not waiter.done():
                 waiter.cancel()
         for widget in self._block_widgets.values():
-            widget.close()
+            _close_block(widget)
         self.widget.close()
 
     async def _consume(self) -> None:
@@ -203,7 +216,9 @@ class ChatPanel:
         events, self._pending = self._pending, []
         self.state.apply_many(events)
         peer = self.state.current_peer()
-        if peer is not None and any(isinstance(x, ev.Message | ev.ImageMessage) for x in events):
+        if peer is not None and any(
+            isinstance(x, ev.Message | ev.ImageMessage | ev.FileMessage) for x in events
+        ):
             self._refresh_trust(peer)
         self._refresh(self.state.take_dirty())
 
@@ -317,6 +332,98 @@ class ChatPanel:
         )
         self._refresh(self.state.take_dirty())
 
+    async def send_file(
+        self,
+        file: bytes | bytearray | str | os.PathLike[str],
+        filename: str | None = None,
+        caption: str | None = None,
+        *,
+        mime_type: str | None = None,
+    ) -> None:
+        """Encrypt and send any file (bytes or a path) to the current conversation.
+
+        Shows the upload progress, then the file in the conversation with a download
+        link. *filename* defaults to the path's name (``file`` for bytes); *mime_type*
+        to a guess from the name. Errors (such as a file over the session's
+        ``max_file_bytes``) go to the status line.
+        """
+        allowed, why = self.state.can_send()
+        conv = self.state.current_conversation
+        if not allowed or conv is None:
+            self._set_status(why)
+            return
+        if isinstance(file, bytes | bytearray):
+            name = safe_filename(filename or "file")
+            payload: bytes | str | os.PathLike[str] = bytes(file)
+        else:
+            name = safe_filename(filename or Path(file).name)
+            payload = file  # the SDK checks its size before reading it
+        self.state.start_upload(conv.key, name)
+        self._refresh(self.state.take_dirty())
+
+        def progress(done: int, total: int) -> None:
+            self.state.upload_progress(done, total)
+            self._refresh(self.state.take_dirty())
+
+        try:
+            if conv.kind == "channel":
+                await self.session.channel(conv.name).send_file(
+                    payload, caption, progress, filename=name, mime_type=mime_type
+                )
+            else:
+                await self.session.send_file(
+                    conv.name, payload, caption, progress, filename=name, mime_type=mime_type
+                )
+        except JustIRCError as exc:
+            self.state.finish_upload(str(exc))
+            self._refresh(self.state.take_dirty())
+            return
+        self.state.finish_upload()
+        try:
+            data = payload if isinstance(payload, bytes) else await _read(payload)
+        except OSError as exc:  # sent, but gone or unreadable since
+            self.state.add_notice(conv.key, f"You sent {name} (cannot show it: {exc}).")
+            self._refresh(self.state.take_dirty())
+            return
+        self.state.add_file(
+            conv.key,
+            self.state.own_nick,
+            data,
+            time.time(),
+            filename=name,
+            mime_type=safe_mime(mime_type) if mime_type else None,
+            caption=caption,
+            own=True,
+        )
+        if conv.kind == "private":
+            self._refresh_trust(conv.name)
+        self._refresh(self.state.take_dirty())
+
+    def save_file(
+        self, entry: Entry | int, directory: str | os.PathLike[str] | None = None
+    ) -> Path:
+        """Write a file entry's bytes to *directory* and return the path written.
+
+        *entry* is an :class:`~widgets.state.Entry` of kind ``"file"`` (for example from
+        ``panel.state.files()``) or its id. *directory* defaults to
+        :attr:`save_directory`, else the kernel's working directory. The sender's file
+        name is reduced to a plain name (no directories, no leading dots) and nothing
+        is overwritten: ``report (1).pdf`` is used if ``report.pdf`` exists.
+        """
+        found = self.state.find_entry(entry) if isinstance(entry, int) else entry
+        if found is None or found.kind != "file" or found.data is None:
+            raise ValueError(f"no file entry {entry!r}")
+        where = directory if directory is not None else self.save_directory
+        return _write_new_file(Path.cwd() if where is None else Path(where), found)
+
+    def _save_clicked(self, entry: Entry) -> None:
+        try:
+            path = self.save_file(entry)
+        except OSError as exc:
+            self._set_status(f"Could not save {entry.filename}: {exc}")
+            return
+        self._set_status(f"Saved {entry.filename} to {path}")
+
     async def join(self, name: str) -> None:
         """Join a channel (``#name``) or open a private conversation with a nick."""
         name = name.strip()
@@ -393,6 +500,16 @@ class ChatPanel:
         if files:
             self.upload.value = ()
 
+    def _on_file_upload(self, change: dict[str, Any]) -> None:
+        files: Sequence[Any] = change["new"] or ()
+        for item in files:
+            data = bytes(item["content"])
+            name = str(item.get("name") or "file")
+            mime = str(item.get("type") or "") or None
+            self._schedule(self.send_file(data, name, mime_type=mime))
+        if files:
+            self.file_upload.value = ()
+
     def _refresh_trust(self, nick: str) -> None:
         try:
             trust = self.session.trust_state(nick)
@@ -433,6 +550,7 @@ class ChatPanel:
             self.send_button.disabled = not allowed
             self.input.disabled = not allowed
             self.upload.disabled = not allowed
+            self.file_upload.disabled = not allowed
             self.send_button.tooltip = why
         if "upload" in dirty:
             upload = state.upload
@@ -454,20 +572,29 @@ class ChatPanel:
         keep: dict[str, Any] = {}
         for block in blocks:
             widget = self._block_widgets.get(block.key) or self._new_block_widget(block)
-            if block.image is None and widget.value != block.html:
+            if block.image is None and block.file is None and widget.value != block.html:
                 widget.value = block.html
             keep[block.key] = widget
             children.append(widget)
         for key, widget in self._block_widgets.items():
             if key not in keep:
-                widget.close()
+                _close_block(widget)
         self._block_widgets = keep
         if tuple(children) != tuple(self.message_list.children):
             self.message_list.children = children
         self.older_button.layout.display = "" if self.state.has_older() else "none"
 
-    @staticmethod
-    def _new_block_widget(block: Block) -> Any:
+    def _new_block_widget(self, block: Block) -> Any:
+        if block.file is not None:
+            entry = block.file
+            save = w.Button(
+                description="Save", icon="download", tooltip="Save to the kernel's disk"
+            )
+            save.add_class("justirc-save-file")
+            save.on_click(lambda _b: self._save_clicked(entry))
+            box = w.VBox([w.HTML(block.html), save])
+            box.add_class("justirc-file-block")
+            return box
         if block.image is None:
             html = w.HTML(block.html)
             html.add_class("justirc-html-block")
@@ -488,6 +615,33 @@ class ChatPanel:
         for waiter in waiters:
             if not waiter.done():
                 waiter.set_result(None)
+
+
+def _close_block(widget: Any) -> None:
+    """Close a block's widget and its children (an image's or a file's HTML is large)."""
+    for child in getattr(widget, "children", ()):
+        child.close()
+    widget.close()
+
+
+async def _read(path: str | os.PathLike[str]) -> bytes:
+    return await asyncio.to_thread(Path(path).read_bytes)
+
+
+def _write_new_file(directory: Path, entry: Entry) -> Path:
+    """Write *entry*'s bytes to a new file in *directory*, never replacing one."""
+    name = safe_filename(entry.filename)  # a bare name: no directories, no leading dots
+    stem, suffix = os.path.splitext(name)
+    directory.mkdir(parents=True, exist_ok=True)
+    for attempt in range(1000):
+        candidate = directory / (name if attempt == 0 else f"{stem} ({attempt}){suffix}")
+        try:
+            with candidate.open("xb") as out:
+                out.write(entry.data or b"")
+        except FileExistsError:
+            continue
+        return candidate
+    raise FileExistsError(f"too many files named like {name!r} in {directory}")
 
 
 def _image_info(data: bytes) -> tuple[int, int, str]:

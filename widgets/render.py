@@ -1,13 +1,16 @@
 """HTML for the chat panel. Every user-supplied string goes through :func:`html.escape`.
 
-Senders, message text, captions, filenames, topics, nicks and fingerprints all come
-from other people (or the server); none of them is ever inserted unescaped. The CSS
+Senders, message text, captions, filenames, MIME types, topics, nicks and fingerprints
+all come from other people (or the server); none of them is ever inserted unescaped.
+The only URL the panel ever writes is a ``data:application/octet-stream;base64,...``
+download link built here from a file's bytes. The CSS
 uses JupyterLab's ``--jp-*`` variables with light-theme fallbacks so the panel looks
 right in light and dark themes, in Notebook 7 and in VS Code.
 """
 
 from __future__ import annotations
 
+import base64
 import html
 import time
 from collections.abc import Iterable, Mapping
@@ -18,7 +21,10 @@ if TYPE_CHECKING:
 
 __all__ = [
     "CSS",
+    "MAX_LINK_BYTES",
     "e",
+    "file_entry",
+    "format_size",
     "image_header",
     "key_change_banner",
     "members",
@@ -57,7 +63,16 @@ CSS = """<style>
 .justirc-topic { color: var(--jp-ui-font-color2, #555); padding: 2px 4px; }
 .justirc-members { font-size: var(--jp-ui-font-size1, 13px); padding: 2px 4px; }
 .justirc-role { color: var(--jp-ui-font-color2, #666); font-size: var(--jp-ui-font-size0, 11px); }
+.justirc-file-name { font-weight: 600; }
+a.justirc-download { color: var(--jp-content-link-color, #1565c0); text-decoration: underline; }
+.justirc-file-note { color: var(--jp-ui-font-color2, #666); font-style: italic;
+  font-size: var(--jp-ui-font-size0, 11px); }
 </style>"""
+
+MAX_LINK_BYTES = 5 * 1024 * 1024
+"""Files up to this size get a download link in the page (the file, base64-encoded, in a
+``data:`` URI). Larger files are listed without one: save them with the panel's *Save*
+button or ``panel.save_file(...)``, or use ``entry.data``."""
 
 
 def e(value: object) -> str:
@@ -107,6 +122,53 @@ def image_header(entry: Entry) -> str:
         f'<span class="justirc-time">{e(_time(entry.timestamp))}</span>'
         f'<span class="justirc-time">{e(entry.filename)} · {entry.width}&#215;{entry.height}</span>'
         f"{caption}</div></div>"
+    )
+
+
+def format_size(size: int) -> str:
+    """``812 B``, ``1.2 KB``, ``3.4 MB`` (binary multiples)."""
+    if size < 1024:
+        return f"{size} B"
+    if size < 1024 * 1024:
+        return f"{size / 1024:.1f} KB"
+    return f"{size / (1024 * 1024):.1f} MB"
+
+
+def file_entry(entry: Entry, max_link_bytes: int | None = None) -> str:
+    """A file: sender, time, name, size, declared type, caption and a download link.
+
+    The link is ``<a download="name" href="data:application/octet-stream;base64,...">``:
+    the href is built here from the bytes alone (never from the sender's MIME type, which
+    is only shown, escaped), so the browser saves the file instead of rendering it.
+    Files over *max_link_bytes* (default :data:`MAX_LINK_BYTES`) get a note instead.
+    """
+    limit = MAX_LINK_BYTES if max_link_bytes is None else max_link_bytes
+    own = " justirc-own" if entry.own else ""
+    check = _CHECK if entry.verified else ""
+    name = e(entry.filename)
+    details = f"{e(format_size(entry.size))} · {e(entry.mime_type)}"
+    if entry.data is not None and entry.size <= limit:
+        encoded = base64.b64encode(entry.data).decode("ascii")
+        body = (
+            f'&#128206; <a class="justirc-download" download="{name}" '
+            f'href="data:application/octet-stream;base64,{encoded}" '
+            f'title="Download {name}">{name}</a>'
+            f'<span class="justirc-time">{details}</span>'
+        )
+    else:
+        body = (
+            f'&#128206; <span class="justirc-file-name">{name}</span>'
+            f'<span class="justirc-time">{details}</span><br>'
+            f'<span class="justirc-file-note">Too large for a download link '
+            f"(over {e(format_size(limit))}): press Save, or use "
+            "panel.save_file(...) in a cell.</span>"
+        )
+    caption = f"<br>{e(entry.text)}" if entry.text else ""
+    return (
+        f'<div class="justirc-block"><div class="justirc-msg justirc-file{own}">'
+        f'<span class="justirc-sender">{e(entry.sender)}</span>{check}'
+        f'<span class="justirc-time">{e(_time(entry.timestamp))}</span><br>'
+        f"{body}{caption}</div></div>"
     )
 
 

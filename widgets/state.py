@@ -1,10 +1,10 @@
 """The chat panel's model: pure Python, fed SDK events, no ipywidgets.
 
 :class:`ChatState` keeps what a chat window shows (conversations, messages, unread
-counts, members, topic, trust and key-change alerts, upload progress) and turns it
-into render data (escaped HTML blocks). Keeping it free of widgets makes every panel
-feature testable without a kernel; the view in :mod:`widgets.panel` only copies the
-render data into widgets.
+counts, members, topic, trust and key-change alerts, upload progress, received and
+sent files) and turns it into render data (escaped HTML blocks). Keeping it free of
+widgets makes every panel feature testable without a kernel; the view in
+:mod:`widgets.panel` only copies the render data into widgets.
 
 Changes are tracked as *dirty* area names (see :data:`AREAS`) so that the view can
 apply a burst of events and then refresh each changed area once.
@@ -13,6 +13,7 @@ apply a burst of events and then refresh each changed area once.
 from __future__ import annotations
 
 import itertools
+import mimetypes
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Literal
@@ -50,12 +51,17 @@ AREAS = (
     "status",
 )
 
-EntryKind = Literal["message", "image", "notice"]
+EntryKind = Literal["message", "image", "file", "notice"]
 
 
 @dataclass(frozen=True, slots=True)
 class Entry:
-    """One line of a conversation: a message, an image or a notice (joins, key changes)."""
+    """One line of a conversation: a message, an image, a file or a notice (joins...).
+
+    For an image, ``image`` holds its bytes; for a file, ``data`` holds the file's bytes
+    and ``size`` its length. ``filename``, ``mime_type`` and ``text`` (the caption) come
+    from the sender: they are untrusted and only ever rendered escaped.
+    """
 
     id: int
     kind: EntryKind
@@ -70,6 +76,8 @@ class Entry:
     mime_type: str = ""
     width: int = 0
     height: int = 0
+    data: bytes | None = field(default=None, repr=False)
+    size: int = 0
 
 
 @dataclass(slots=True)
@@ -103,7 +111,7 @@ class KeyAlert:
 
 @dataclass(frozen=True, slots=True)
 class Upload:
-    """An image being encrypted and sent."""
+    """An image or a file being encrypted and sent."""
 
     conversation: str
     filename: str
@@ -119,11 +127,16 @@ class Upload:
 
 @dataclass(frozen=True, slots=True)
 class Block:
-    """One piece of the message list: an HTML block of messages, or one image entry."""
+    """One piece of the message list: an HTML block of messages, one image or one file.
+
+    ``image`` is set for an image block (the view shows its bytes as an image under
+    ``html``); ``file`` for a file block (``html`` holds its download link, if any).
+    """
 
     key: str
     html: str
     image: Entry | None = None
+    file: Entry | None = None
 
 
 class ChatState:
@@ -143,6 +156,7 @@ class ChatState:
         self.dirty: set[str] = set(AREAS)
         self._ids = itertools.count(1)
         self._html_cache: dict[tuple[int, int], str] = {}
+        self._file_html: dict[int, str] = {}  # visible file entries (data: links are big)
 
     # -- conversations ---------------------------------------------------------------
 
@@ -266,6 +280,56 @@ class ChatState:
         self._add(conv, entry)
         return entry
 
+    def add_file(
+        self,
+        conversation: str,
+        sender: str,
+        data: bytes,
+        timestamp: float,
+        *,
+        filename: str = "file",
+        mime_type: str | None = None,
+        caption: str | None = None,
+        own: bool = False,
+        verified: bool = False,
+    ) -> Entry:
+        """Append a file (shown with its name, size, type and caption, and a way to get it).
+
+        *mime_type* defaults to a guess from *filename* (``application/octet-stream``).
+        """
+        conv = self.conversation(conversation)
+        assert conv is not None
+        if not mime_type:
+            mime_type = mimetypes.guess_type(filename)[0] or "application/octet-stream"
+        entry = Entry(
+            next(self._ids),
+            "file",
+            sender,
+            caption or "",
+            timestamp,
+            own,
+            verified,
+            filename=filename,
+            mime_type=mime_type,
+            data=bytes(data),
+            size=len(data),
+        )
+        self._add(conv, entry)
+        return entry
+
+    def find_entry(self, entry_id: int) -> Entry | None:
+        """The entry with id *entry_id*, in any conversation (``None`` if unknown)."""
+        for conv in self.conversations.values():
+            for entry in reversed(conv.entries):
+                if entry.id == entry_id:
+                    return entry
+        return None
+
+    def files(self, name: str | None = None) -> list[Entry]:
+        """Every file entry of a conversation (default: the current one), oldest first."""
+        conv = self._conv_or_current(name)
+        return [] if conv is None else [x for x in conv.entries if x.kind == "file"]
+
     def add_notice(self, conversation: str, text: str, timestamp: float = 0.0) -> Entry:
         """Append a notice (does not count as unread)."""
         conv = self.conversation(conversation)
@@ -305,8 +369,8 @@ class ChatState:
 
     def blocks(self, name: str | None = None) -> list[Block]:
         """Render data for the visible window: HTML blocks of up to :data:`BLOCK_SIZE`
-        messages, with each image as its own block. Block keys are stable while
-        messages are appended, so the view only updates the blocks that changed."""
+        messages, with each image and each file as its own block. Block keys are stable
+        while messages are appended, so the view only updates the blocks that changed."""
         conv = self._conv_or_current(name)
         if conv is None:
             return []
@@ -324,16 +388,27 @@ class ChatState:
                 out.append(Block(f"m{run[0].id}", html))
                 run.clear()
 
+        file_html: dict[int, str] = {}
         for index in range(start, len(conv.entries)):
             entry = conv.entries[index]
             if entry.kind == "image":
                 flush()
                 out.append(Block(f"i{entry.id}", render.image_header(entry), entry))
+            elif entry.kind == "file":
+                flush()
+                html = self._file_html.get(entry.id) or render.file_entry(entry)
+                file_html[entry.id] = html
+                out.append(Block(f"f{entry.id}", html, file=entry))
             else:
                 if run and (index - start) % BLOCK_SIZE == 0:
                     flush()
                 run.append(entry)
         flush()
+        if conv.key == self.current:
+            # keep only what the panel shows: a download link is the file again, in base64
+            self._file_html = file_html
+        else:
+            self._file_html.update(file_html)
         if len(self._html_cache) > 4096:
             self._html_cache.clear()
         return out
@@ -392,7 +467,7 @@ class ChatState:
     # -- uploads ---------------------------------------------------------------------
 
     def start_upload(self, conversation: str, filename: str) -> None:
-        """An image is being prepared and encrypted."""
+        """An image or a file is being prepared and encrypted."""
         self.upload = Upload(self.key_of(conversation), filename)
         self.dirty.add("upload")
 
@@ -444,6 +519,17 @@ class ChatState:
                 mime_type=event.mime_type,
                 width=event.width,
                 height=event.height,
+                caption=event.caption,
+                verified=event.verified,
+            )
+        elif isinstance(event, ev.FileMessage):
+            self.add_file(
+                event.channel or event.sender,
+                event.sender,
+                event.data,
+                event.timestamp,
+                filename=event.filename,
+                mime_type=event.mime_type,
                 caption=event.caption,
                 verified=event.verified,
             )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import enum
 import logging
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Literal
 
 import anyio
@@ -316,3 +317,53 @@ async def test_periodic_tasks_keep_their_schedule(bot_harness_factory: Factory) 
     with anyio.fail_after(10):
         await done.wait()
     assert reported[:3] == [(None, "failure 1"), (None, "failure 2"), (None, "failure 3")]
+
+
+async def test_file_handlers_reply_with_files_where_the_file_came_from(
+    bot_harness_factory: Factory, tmp_path: Path
+) -> None:
+    bot = Bot("files", channels=["#lobby"])
+    report = tmp_path / "report.csv"
+    report.write_bytes(b"n,total\n1,42\n")
+
+    @bot.on(events.FileMessage)
+    async def reverse(ctx: Context, file: events.FileMessage) -> None:
+        if file.filename == "boom.bin":
+            raise RuntimeError("kaboom")
+        await ctx.send_file(
+            file.data[::-1],
+            f"{ctx.sender} sent {file.size} bytes",
+            filename=f"reversed-{file.filename}",
+            mime_type=file.mime_type,
+        )
+
+    @bot.command(name="report")
+    async def send_report(ctx: Context) -> None:
+        await ctx.send_file(report, "latest")
+
+    h = await bot_harness_factory(bot)
+    bob = await h.user("bob")
+    await bob.send_file("#lobby", b"abc", filename="x.txt")
+    got = await bob.next_file()
+    assert (got.data, got.filename, got.mime_type, got.caption, got.channel) == (
+        b"cba",
+        "reversed-x.txt",
+        "text/plain",
+        "bob sent 3 bytes",
+        "#lobby",
+    )
+
+    await bob.send_file("files", b"\x00\x01\x02", filename="p.bin")  # privately
+    got = await bob.next_file()
+    assert (got.data, got.filename, got.channel) == (b"\x02\x01\x00", "reversed-p.bin", None)
+
+    await bob.say("#lobby", "!report")
+    got = await bob.next_file()
+    assert (got.data, got.filename, got.caption) == (b"n,total\n1,42\n", "report.csv", "latest")
+
+    await bob.send_file("#lobby", b"x", filename="boom.bin")  # a failing file handler
+    assert await bob.next_text() == bots.bot.FAILED_REPLY
+
+    await bob.say("#lobby", "!report")
+    with pytest.raises(AssertionError, match=r"got a file 'report\.csv'"):
+        await bob.next_text()

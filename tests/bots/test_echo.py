@@ -1,4 +1,4 @@
-"""The echo bot end to end: channel text, private text, images, and its --help."""
+"""The echo bot end to end: channel text, private text, images, files, and its --help."""
 
 from __future__ import annotations
 
@@ -46,6 +46,17 @@ async def test_echo_describes_images() -> None:
         assert isinstance(reply, events.Message)
         assert reply.channel is None
         assert reply.text.startswith("got private.jpg: 64x48, ")
+
+
+async def test_echo_describes_files(bot_harness_factory: Factory) -> None:
+    h = await bot_harness_factory(echo.make_bot())
+    bob = await h.user("bob")
+    await bob.send_file("#lobby", b"a,b\n" * 750, filename="table.csv")
+    assert await bob.next_text() == "got table.csv: text/csv, 2.9 KB"
+    await bob.send_file("echo", b"%PDF-1.7", filename="paper.pdf")
+    reply = await bob.next_reply()
+    assert isinstance(reply, events.Message)
+    assert (reply.text, reply.channel) == ("got paper.pdf: application/pdf, 8 B", None)
 
 
 def test_format_size() -> None:

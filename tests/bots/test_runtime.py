@@ -102,6 +102,36 @@ async def test_own_messages_are_ignored_whatever_the_case() -> None:
     assert handled == ["bob"]
 
 
+async def test_own_files_are_ignored_whatever_the_case() -> None:
+    bot = Bot("Dice")
+    handled: list[str] = []
+    done = anyio.Event()
+
+    @bot.on(events.FileMessage)
+    async def record(ctx: Context, file: events.FileMessage) -> None:
+        handled.append(file.sender)
+        done.set()
+
+    def file(sender: str) -> events.FileMessage:
+        return events.FileMessage(
+            sender=sender,
+            channel="#lobby",
+            data=b"x",
+            filename="a.txt",
+            mime_type="text/plain",
+            size=1,
+            caption=None,
+            timestamp=0.0,
+        )
+
+    async with anyio.create_task_group() as tg:
+        bot._dispatch(file("dICE"), tg)
+        bot._dispatch(file("bob"), tg)
+        with anyio.fail_after(5):
+            await done.wait()
+    assert handled == ["bob"]
+
+
 async def test_serve_runs_until_cancelled_and_leaves(tmp_path: Path) -> None:
     with EmbeddedServer(tmp_path / "data") as server:
         bot = Bot("served", channels=["#lobby"], port=server.port)

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import base64
 import datetime
 import io
+import os
 from collections.abc import Callable
+from html.parser import HTMLParser
+from pathlib import Path
 from typing import Any
 
 import ipywidgets as w
@@ -13,7 +17,7 @@ from PIL import Image
 
 from justirc_sdk import Session
 from justirc_sdk import events as ev
-from widgets import ChatPanel, ChatState
+from widgets import ChatPanel, ChatState, render
 
 from .conftest import Connect
 
@@ -32,6 +36,36 @@ def shown_html(panel: ChatPanel) -> str:
         else:
             parts.extend(c.value for c in child.children if isinstance(c, w.HTML))
     return "".join(parts)
+
+
+def download_links(panel: ChatPanel) -> dict[str, bytes]:
+    """``{download name: decoded bytes}`` of every download link the message list shows."""
+
+    class Links(HTMLParser):
+        found: dict[str, bytes] = {}
+
+        def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+            if tag == "a":
+                values = dict(attrs)
+                href = values.get("href") or ""
+                prefix = "data:application/octet-stream;base64,"
+                assert href.startswith(prefix), href[:80]
+                self.found[values.get("download") or ""] = base64.b64decode(href[len(prefix) :])
+
+    parser = Links()
+    parser.found = {}
+    parser.feed(shown_html(panel))
+    return parser.found
+
+
+def save_buttons(panel: ChatPanel) -> list[w.Button]:
+    return [
+        b
+        for c in panel.message_list.children
+        if isinstance(c, w.VBox)
+        for b in c.children
+        if isinstance(b, w.Button)
+    ]
 
 
 def has_text(text: str, name: str | None = None) -> Callable[[ChatState], bool]:
@@ -193,6 +227,7 @@ async def test_key_change_shows_banner_and_blocks_sending_until_acknowledged(
     assert panel.banner_box.layout.display == ""
     assert "The identity key of bob changed" in panel.banner.value
     assert panel.send_button.disabled and panel.input.disabled and panel.upload.disabled
+    assert panel.file_upload.disabled
     assert "key changed" in panel.security.value
     await panel.send("sneaky send")  # also refused through the API
     assert "Compare safety numbers" in panel.status.value
@@ -231,3 +266,97 @@ async def test_a_burst_of_2000_messages_is_applied_in_one_batch(
     assert panel.older_button.layout.display == ""
     panel.older_button.click()
     assert len(panel.message_list.children) > len(children)
+
+
+async def test_file_picker_sends_any_file_and_shows_a_download_link(
+    connect: Connect, make_panel: MakePanel
+) -> None:
+    alice, bob = await room(connect)
+    panel = make_panel(alice)
+    seen: list[int] = []
+    panel.progress.observe(lambda change: seen.append(change["new"]), "value")
+    incoming = bob.wait_for(ev.FileMessage, timeout=20)
+    data = os.urandom(150_000)  # several chunks
+    panel.file_upload.value = (
+        {
+            "name": "run-42.parquet",
+            "type": "",
+            "size": len(data),
+            "content": memoryview(data),
+            "last_modified": datetime.datetime.now(datetime.timezone.utc),
+        },
+    )
+    received = await incoming
+    assert (received.data, received.filename, received.channel) == (data, "run-42.parquet", "#lab")
+    await panel.wait_until(lambda s: bool(s.files()))
+    assert seen and seen[-1] == 100
+    assert panel.progress.layout.visibility == "hidden"
+    assert panel.file_upload.value == ()
+    assert download_links(panel) == {"run-42.parquet": data}
+    assert "146.5 KB" in shown_html(panel) and "justirc-own" in shown_html(panel)
+
+
+async def test_received_private_file_counts_as_unread_and_can_be_downloaded_and_saved(
+    connect: Connect, make_panel: MakePanel, tmp_path: Path
+) -> None:
+    alice, bob = await room(connect)
+    panel = make_panel(alice)
+    saved = tmp_path / "saved"  # (the server's data directory is in tmp_path too)
+    panel.save_directory = saved
+    hostile = "<img src=x onerror=alert(1)>.txt"
+    await bob.send_file("alice", b"hello\x00world", caption=EVIL, filename=hostile)
+    await panel.wait_until(lambda s: bool(s.files("bob")))
+    labels = {key: label for label, key in panel.switcher.options}
+    assert labels["bob"] == "bob (1)"
+    assert download_links(panel) == {}  # still showing #lab
+    panel.switcher.value = "bob"
+    assert download_links(panel) == {hostile: b"hello\x00world"}
+    html = shown_html(panel)
+    assert "&lt;img src=x onerror=alert(1)&gt;.txt" in html and "<img" not in html
+    assert "bob" in html and "11 B" in html and "text/plain" in html
+
+    (save,) = save_buttons(panel)
+    save.click()
+    save.click()
+    assert sorted(os.listdir(saved)) == sorted([hostile, hostile[:-4] + " (1).txt"])
+    assert (saved / hostile).read_bytes() == b"hello\x00world"
+    assert f"Saved {render.e(hostile)} to" in panel.status.value
+    (entry,) = panel.state.files()
+    assert panel.save_file(entry.id, tmp_path / "sub").read_bytes() == b"hello\x00world"
+
+    (block,) = [c for c in panel.message_list.children if isinstance(c, w.VBox)]
+    panel.switch("#lab")  # the file's widgets (its HTML holds the file) are closed
+    assert block.comm is None and all(child.comm is None for child in block.children)
+
+
+async def test_send_file_from_a_path_in_a_private_conversation(
+    connect: Connect, make_panel: MakePanel, tmp_path: Path
+) -> None:
+    alice, bob = await connect("alice"), await connect("bob")
+    panel = make_panel(alice)
+    panel.state.open_private("bob")
+    path = tmp_path / "notes.md"
+    path.write_text("# results\n")
+    incoming = bob.wait_for(ev.FileMessage, timeout=20)
+    await panel.send_file(path, caption="see section 2")
+    received = await incoming
+    assert (received.filename, received.mime_type, received.caption, received.channel) == (
+        "notes.md",
+        "text/markdown",
+        "see section 2",
+        None,
+    )
+    assert download_links(panel) == {"notes.md": b"# results\n"}
+    assert "see section 2" in shown_html(panel)
+
+
+async def test_a_file_over_the_session_limit_is_refused_with_a_status(
+    connect: Connect, make_panel: MakePanel
+) -> None:
+    alice = await connect("alice", max_file_bytes=1000)
+    await alice.join("#lab")
+    panel = make_panel(alice)
+    await panel.wait_until(lambda s: s.current == "#lab")
+    await panel.send_file(b"x" * 1001, "big.bin")
+    assert "Could not send big.bin" in panel.status.value
+    assert panel.state.files() == [] and panel.progress.layout.visibility == "hidden"

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import base64
+from html.parser import HTMLParser
+
 import pytest
 
 from justirc_sdk import events as ev
+from widgets.render import MAX_LINK_BYTES
 from widgets.state import BLOCK_SIZE, PAGE_SIZE, ChatState
 
 EVIL = '<img src=x onerror="alert(1)">'
@@ -279,3 +283,141 @@ def test_connection_status_and_errors(state: ChatState) -> None:
     assert "could not be decrypted" in all_html(state)
     state.apply(ev.EventsDropped(5))
     assert "5 events were dropped" in state.status
+
+
+# -- files ---------------------------------------------------------------------------
+
+HOSTILE_NAME = "<img src=x onerror=alert(1)>.txt"
+
+
+class Tags(HTMLParser):
+    """Every start tag of a page, with its attributes, as a browser would parse them."""
+
+    def __init__(self, page: str) -> None:
+        super().__init__()
+        self.tags: list[tuple[str, dict[str, str | None]]] = []
+        self.feed(page)
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.append((tag, dict(attrs)))
+
+    def links(self) -> list[dict[str, str | None]]:
+        return [attrs for tag, attrs in self.tags if tag == "a"]
+
+
+def file_event(
+    data: bytes = b"col1,col2\n1,2\n",
+    filename: str = "results.csv",
+    mime_type: str = "text/csv",
+    caption: str | None = "today's numbers",
+    channel: str | None = "#lab",
+    sender: str = "bob",
+) -> ev.FileMessage:
+    return ev.FileMessage(
+        sender=sender,
+        channel=channel,
+        data=data,
+        filename=filename,
+        mime_type=mime_type,
+        size=len(data),
+        caption=caption,
+        timestamp=3.0,
+    )
+
+
+def decoded_link(link: dict[str, str | None]) -> bytes:
+    href = link["href"] or ""
+    prefix = "data:application/octet-stream;base64,"
+    assert href.startswith(prefix), href[:80]
+    return base64.b64decode(href[len(prefix) :], validate=True)
+
+
+def test_a_received_file_shows_name_size_type_caption_and_a_download_link(
+    state: ChatState,
+) -> None:
+    data = bytes(range(256)) * 10  # not text: every byte value must survive the link
+    state.apply(msg("before"))
+    state.apply(file_event(data, "data.bin", "application/x-thing", "raw dump"))
+    state.apply(msg("after"))
+    blocks = state.blocks()
+    files = [b for b in blocks if b.file is not None]
+    assert len(files) == 1 and files[0].image is None
+    html = files[0].html
+    assert "bob" in html and "data.bin" in html and "raw dump" in html
+    assert "2.5 KB" in html and "application/x-thing" in html
+    (link,) = Tags(html).links()
+    assert link["download"] == "data.bin"
+    assert decoded_link(link) == data
+    assert "before" in blocks[0].html and "after" in blocks[-1].html
+    assert "data.bin" not in blocks[0].html + blocks[-1].html  # its own block
+    (entry,) = state.files()
+    assert (entry.kind, entry.size, entry.data, entry.own) == ("file", 2560, data, False)
+
+
+def test_hostile_file_name_type_and_caption_are_rendered_inert(state: ChatState) -> None:
+    state.apply(
+        file_event(
+            b"<script>alert(1)</script>",
+            filename=HOSTILE_NAME,
+            mime_type='text/html"><script>alert(1)</script>',
+            caption=EVIL,
+        )
+    )
+    (block,) = [b for b in state.blocks() if b.file is not None]
+    tags = Tags(block.html)
+    assert {tag for tag, _ in tags.tags} <= {"div", "span", "br", "a"}
+    for _tag, attrs in tags.tags:
+        assert not any(name.startswith("on") for name in attrs), attrs
+        assert set(attrs) <= {"class", "title", "download", "href"}
+    (link,) = tags.links()
+    assert link["download"] == HOSTILE_NAME  # inert as an attribute value
+    assert decoded_link(link) == b"<script>alert(1)</script>"
+    assert "&lt;img src=x onerror=alert(1)&gt;.txt" in block.html
+    assert "text/html&quot;&gt;&lt;script&gt;" in block.html
+    assert ESCAPED in block.html
+    assert "<img" not in block.html and "<script" not in block.html
+
+
+def test_a_file_over_the_link_cap_is_listed_without_a_link(state: ChatState) -> None:
+    big = b"x" * (MAX_LINK_BYTES + 1)
+    state.apply(file_event(big, "huge.iso", "application/octet-stream", None))
+    state.apply(file_event(b"y" * MAX_LINK_BYTES, "just-fits.bin", "application/octet-stream"))
+    huge, fits = [b for b in state.blocks() if b.file is not None]
+    assert "huge.iso" in huge.html and "5.0 MB" in huge.html
+    assert Tags(huge.html).links() == []
+    assert "data:" not in huge.html
+    assert "Too large for a download link" in huge.html and "Save" in huge.html
+    assert huge.file is not None and huge.file.data == big  # still there to save
+    (link,) = Tags(fits.html).links()
+    assert decoded_link(link) == b"y" * MAX_LINK_BYTES
+
+
+def test_files_count_as_unread_messages_but_own_files_do_not(state: ChatState) -> None:
+    state.apply(file_event(channel=None))  # private, from bob
+    assert dict((key, label) for label, key in state.switcher_options())["bob"] == "bob (1)"
+    state.add_file("#lab", "alice", b"mine", 4.0, filename="notes.md", own=True)
+    assert state.conversations["#lab"].unread == 0
+    state.switch("bob")
+    state.apply(file_event(channel="#lab"))
+    assert state.conversations["#lab"].unread == 1
+    assert state.conversations["bob"].unread == 0
+
+
+def test_own_files_are_styled_apart_and_get_a_guessed_type(state: ChatState) -> None:
+    entry = state.add_file("#lab", "alice", b"%PDF-1.7", 4.0, filename="paper.pdf", own=True)
+    assert entry.mime_type == "application/pdf"
+    (block,) = [b for b in state.blocks() if b.file is not None]
+    assert "justirc-own" in block.html and "application/pdf" in block.html
+    unknown = state.add_file("#lab", "alice", b"?", 5.0, filename="blob", own=True)
+    assert unknown.mime_type == "application/octet-stream"
+    assert state.find_entry(entry.id) is entry
+
+
+def test_file_blocks_are_rendered_once_while_messages_arrive(state: ChatState) -> None:
+    state.apply(file_event())
+    first = next(b for b in state.blocks() if b.file is not None)
+    for i in range(3):
+        state.apply(msg(f"m{i}"))
+    again = next(b for b in state.blocks() if b.file is not None)
+    assert again.key == first.key
+    assert again.html is first.html  # the base64 link is not rebuilt on every refresh
