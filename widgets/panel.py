@@ -4,14 +4,15 @@ The panel consumes ``session.events()`` in a task on the kernel's own asyncio lo
 (the loop the cells run on), applies queued events in batches at most every
 ``flush_interval`` seconds (or once per burst) and then refreshes only the parts of
 the view that changed. Button handlers schedule coroutines on the same loop, so the
-session is only ever used from the loop it runs on.
+session is only ever used from the loop it runs on. Sending images and files and
+saving them is in :mod:`widgets.files`; the message list's widgets in
+:mod:`widgets.message_list`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import io
 import logging
 import os
 import time
@@ -25,21 +26,24 @@ import ipywidgets as w
 from justirc_sdk import EventStream, Session
 from justirc_sdk import events as ev
 from justirc_sdk.errors import JustIRCError
-from justirc_sdk.files import safe_filename, safe_mime
 
 from . import render
-from .state import Block, ChatState, Entry
+from .blocks import Block as Block  # importable from here, as before the split
+from .files import (
+    _on_file_upload,
+    _on_image_upload,
+    _save_clicked,
+    _send_file,
+    _send_image,
+    _write_new_file,
+)
+from .message_list import _block_widgets, _close_block
+from .records import Entry
+from .state import ChatState
 
 __all__ = ["ChatPanel", "chat"]
 
 _log = logging.getLogger(__name__)
-
-_IMAGE_FORMATS = {
-    "image/png": "png",
-    "image/jpeg": "jpeg",
-    "image/gif": "gif",
-    "image/webp": "webp",
-}
 
 
 class ChatPanel:
@@ -143,10 +147,10 @@ class ChatPanel:
         self.send_button.add_class("justirc-send")
         self.send_button.on_click(lambda _b: self._schedule(self.send()))
         self.upload = w.FileUpload(accept="image/*", multiple=False, description="Image")
-        self.upload.observe(self._on_upload, "value")
+        self.upload.observe(lambda change: _on_image_upload(self, change), "value")
         self.file_upload = w.FileUpload(accept="", multiple=False, description="File")
         self.file_upload.add_class("justirc-file-upload")
-        self.file_upload.observe(self._on_file_upload, "value")
+        self.file_upload.observe(lambda change: _on_file_upload(self, change), "value")
         self.progress = w.IntProgress(value=0, min=0, max=100, description="")
         self.progress.layout.visibility = "hidden"
         composer = w.HBox(
@@ -293,44 +297,7 @@ class ChatPanel:
         self, data: bytes, filename: str = "image.png", caption: str | None = None
     ) -> None:
         """Encrypt and send an image to the current conversation, showing progress."""
-        allowed, why = self.state.can_send()
-        conv = self.state.current_conversation
-        if not allowed or conv is None:
-            self._set_status(why)
-            return
-        self.state.start_upload(conv.key, filename)
-        self._refresh(self.state.take_dirty())
-
-        def progress(done: int, total: int) -> None:
-            self.state.upload_progress(done, total)
-            self._refresh(self.state.take_dirty())
-
-        try:
-            if conv.kind == "channel":
-                await self.session.channel(conv.name).send_image(
-                    data, caption, progress, filename=filename
-                )
-            else:
-                await self.session.send_image(conv.name, data, caption, progress, filename=filename)
-        except JustIRCError as exc:
-            self.state.finish_upload(str(exc))
-            self._refresh(self.state.take_dirty())
-            return
-        width, height, mime = _image_info(data)
-        self.state.finish_upload()
-        self.state.add_image(
-            conv.key,
-            self.state.own_nick,
-            data,
-            time.time(),
-            filename=filename,
-            mime_type=mime,
-            width=width,
-            height=height,
-            caption=caption,
-            own=True,
-        )
-        self._refresh(self.state.take_dirty())
+        await _send_image(self, data, filename, caption)
 
     async def send_file(
         self,
@@ -347,57 +314,7 @@ class ChatPanel:
         to a guess from the name. Errors (such as a file over the session's
         ``max_file_bytes``) go to the status line.
         """
-        allowed, why = self.state.can_send()
-        conv = self.state.current_conversation
-        if not allowed or conv is None:
-            self._set_status(why)
-            return
-        if isinstance(file, bytes | bytearray):
-            name = safe_filename(filename or "file")
-            payload: bytes | str | os.PathLike[str] = bytes(file)
-        else:
-            name = safe_filename(filename or Path(file).name)
-            payload = file  # the SDK checks its size before reading it
-        self.state.start_upload(conv.key, name)
-        self._refresh(self.state.take_dirty())
-
-        def progress(done: int, total: int) -> None:
-            self.state.upload_progress(done, total)
-            self._refresh(self.state.take_dirty())
-
-        try:
-            if conv.kind == "channel":
-                await self.session.channel(conv.name).send_file(
-                    payload, caption, progress, filename=name, mime_type=mime_type
-                )
-            else:
-                await self.session.send_file(
-                    conv.name, payload, caption, progress, filename=name, mime_type=mime_type
-                )
-        except JustIRCError as exc:
-            self.state.finish_upload(str(exc))
-            self._refresh(self.state.take_dirty())
-            return
-        self.state.finish_upload()
-        try:
-            data = payload if isinstance(payload, bytes) else await _read(payload)
-        except OSError as exc:  # sent, but gone or unreadable since
-            self.state.add_notice(conv.key, f"You sent {name} (cannot show it: {exc}).")
-            self._refresh(self.state.take_dirty())
-            return
-        self.state.add_file(
-            conv.key,
-            self.state.own_nick,
-            data,
-            time.time(),
-            filename=name,
-            mime_type=safe_mime(mime_type) if mime_type else None,
-            caption=caption,
-            own=True,
-        )
-        if conv.kind == "private":
-            self._refresh_trust(conv.name)
-        self._refresh(self.state.take_dirty())
+        await _send_file(self, file, filename, caption, mime_type)
 
     def save_file(
         self, entry: Entry | int, directory: str | os.PathLike[str] | None = None
@@ -415,14 +332,6 @@ class ChatPanel:
             raise ValueError(f"no file entry {entry!r}")
         where = directory if directory is not None else self.save_directory
         return _write_new_file(Path.cwd() if where is None else Path(where), found)
-
-    def _save_clicked(self, entry: Entry) -> None:
-        try:
-            path = self.save_file(entry)
-        except OSError as exc:
-            self._set_status(f"Could not save {entry.filename}: {exc}")
-            return
-        self._set_status(f"Saved {entry.filename} to {path}")
 
     async def join(self, name: str) -> None:
         """Join a channel (``#name``) or open a private conversation with a nick."""
@@ -491,25 +400,6 @@ class ChatPanel:
         self._refresh_trust(alert.nick)
         self._refresh(self.state.take_dirty())
 
-    def _on_upload(self, change: dict[str, Any]) -> None:
-        files: Sequence[Any] = change["new"] or ()
-        for item in files:
-            data = bytes(item["content"])
-            name = str(item.get("name") or "image")
-            self._schedule(self.send_image(data, name))
-        if files:
-            self.upload.value = ()
-
-    def _on_file_upload(self, change: dict[str, Any]) -> None:
-        files: Sequence[Any] = change["new"] or ()
-        for item in files:
-            data = bytes(item["content"])
-            name = str(item.get("name") or "file")
-            mime = str(item.get("type") or "") or None
-            self._schedule(self.send_file(data, name, mime_type=mime))
-        if files:
-            self.file_upload.value = ()
-
     def _refresh_trust(self, nick: str) -> None:
         try:
             trust = self.session.trust_state(nick)
@@ -567,92 +457,18 @@ class ChatPanel:
         self._wake_waiters()
 
     def _refresh_messages(self) -> None:
-        blocks = self.state.blocks()
-        children = []
-        keep: dict[str, Any] = {}
-        for block in blocks:
-            widget = self._block_widgets.get(block.key) or self._new_block_widget(block)
-            if block.image is None and block.file is None and widget.value != block.html:
-                widget.value = block.html
-            keep[block.key] = widget
-            children.append(widget)
-        for key, widget in self._block_widgets.items():
-            if key not in keep:
-                _close_block(widget)
-        self._block_widgets = keep
+        self._block_widgets, children = _block_widgets(
+            self._block_widgets, self.state.blocks(), lambda entry: _save_clicked(self, entry)
+        )
         if tuple(children) != tuple(self.message_list.children):
             self.message_list.children = children
         self.older_button.layout.display = "" if self.state.has_older() else "none"
-
-    def _new_block_widget(self, block: Block) -> Any:
-        if block.file is not None:
-            entry = block.file
-            save = w.Button(
-                description="Save", icon="download", tooltip="Save to the kernel's disk"
-            )
-            save.add_class("justirc-save-file")
-            save.on_click(lambda _b: self._save_clicked(entry))
-            box = w.VBox([w.HTML(block.html), save])
-            box.add_class("justirc-file-block")
-            return box
-        if block.image is None:
-            html = w.HTML(block.html)
-            html.add_class("justirc-html-block")
-            return html
-        entry = block.image
-        image = w.Image(
-            value=entry.image or b"",
-            format=_IMAGE_FORMATS.get(entry.mime_type, "png"),
-            width=min(entry.width or 320, 320),
-        )
-        image.add_class("justirc-image")
-        box = w.VBox([w.HTML(block.html), image])
-        box.add_class("justirc-image-block")
-        return box
 
     def _wake_waiters(self) -> None:
         waiters, self._waiters = self._waiters, []
         for waiter in waiters:
             if not waiter.done():
                 waiter.set_result(None)
-
-
-def _close_block(widget: Any) -> None:
-    """Close a block's widget and its children (an image's or a file's HTML is large)."""
-    for child in getattr(widget, "children", ()):
-        child.close()
-    widget.close()
-
-
-async def _read(path: str | os.PathLike[str]) -> bytes:
-    return await asyncio.to_thread(Path(path).read_bytes)
-
-
-def _write_new_file(directory: Path, entry: Entry) -> Path:
-    """Write *entry*'s bytes to a new file in *directory*, never replacing one."""
-    name = safe_filename(entry.filename)  # a bare name: no directories, no leading dots
-    stem, suffix = os.path.splitext(name)
-    directory.mkdir(parents=True, exist_ok=True)
-    for attempt in range(1000):
-        candidate = directory / (name if attempt == 0 else f"{stem} ({attempt}){suffix}")
-        try:
-            with candidate.open("xb") as out:
-                out.write(entry.data or b"")
-        except FileExistsError:
-            continue
-        return candidate
-    raise FileExistsError(f"too many files named like {name!r} in {directory}")
-
-
-def _image_info(data: bytes) -> tuple[int, int, str]:
-    from PIL import Image
-
-    try:
-        with Image.open(io.BytesIO(data)) as image:
-            mime = Image.MIME.get(image.format or "", "image/png")
-            return image.width, image.height, mime
-    except Exception:
-        return 0, 0, "image/png"
 
 
 async def chat(

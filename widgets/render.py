@@ -17,7 +17,7 @@ from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from .state import Entry
+    from .records import Entry
 
 __all__ = [
     "CSS",

@@ -7,7 +7,9 @@ widgets makes every panel feature testable without a kernel; the view in
 :mod:`widgets.panel` only copies the render data into widgets.
 
 Changes are tracked as *dirty* area names (see :data:`AREAS`) so that the view can
-apply a burst of events and then refresh each changed area once.
+apply a burst of events and then refresh each changed area once. Its records are in
+:mod:`widgets.records`, render blocks in :mod:`widgets.blocks` and the handling of each
+SDK event in :mod:`widgets.events`; their public names are re-exported here.
 """
 
 from __future__ import annotations
@@ -15,13 +17,16 @@ from __future__ import annotations
 import itertools
 import mimetypes
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from typing import Literal
 
 from justirc_sdk import events as ev
 from justirc_sdk.protocol import channel_key, is_valid_channel, nick_key
 
 from . import render
+from .blocks import BLOCK_SIZE, Block, _BlockRenderer, _window_start
+from .events import _apply
+from .records import PAGE_SIZE, Conversation, Entry, KeyAlert, Upload
+from .records import EntryKind as EntryKind
 
 __all__ = [
     "AREAS",
@@ -35,12 +40,6 @@ __all__ = [
     "Upload",
 ]
 
-BLOCK_SIZE = 50
-"""Messages per HTML block (one HTML widget each)."""
-
-PAGE_SIZE = 500
-"""Messages shown at first, and added by each "load older"."""
-
 AREAS = (
     "conversations",  # switcher labels, unread counts
     "messages",  # the current conversation's message list
@@ -50,93 +49,6 @@ AREAS = (
     "upload",
     "status",
 )
-
-EntryKind = Literal["message", "image", "file", "notice"]
-
-
-@dataclass(frozen=True, slots=True)
-class Entry:
-    """One line of a conversation: a message, an image, a file or a notice (joins...).
-
-    For an image, ``image`` holds its bytes; for a file, ``data`` holds the file's bytes
-    and ``size`` its length. ``filename``, ``mime_type`` and ``text`` (the caption) come
-    from the sender: they are untrusted and only ever rendered escaped.
-    """
-
-    id: int
-    kind: EntryKind
-    sender: str
-    text: str
-    timestamp: float
-    own: bool = False
-    verified: bool = False
-    action: bool = False
-    image: bytes | None = field(default=None, repr=False)
-    filename: str = ""
-    mime_type: str = ""
-    width: int = 0
-    height: int = 0
-    data: bytes | None = field(default=None, repr=False)
-    size: int = 0
-
-
-@dataclass(slots=True)
-class Conversation:
-    """A channel or a private conversation with one peer."""
-
-    key: str
-    name: str
-    kind: Literal["channel", "private"]
-    entries: list[Entry] = field(default_factory=list)
-    unread: int = 0
-    members: dict[str, str] = field(default_factory=dict)
-    topic: str | None = None
-    joined: bool = True
-    window: int = PAGE_SIZE
-
-    @property
-    def label(self) -> str:
-        """The switcher label: name and unread count (plain text, not HTML)."""
-        return f"{self.name} ({self.unread})" if self.unread else self.name
-
-
-@dataclass(frozen=True, slots=True)
-class KeyAlert:
-    """A contact presented a new identity key; sending to them waits for acknowledgement."""
-
-    nick: str
-    old_fingerprint: str
-    new_fingerprint: str
-
-
-@dataclass(frozen=True, slots=True)
-class Upload:
-    """An image or a file being encrypted and sent."""
-
-    conversation: str
-    filename: str
-    done: int = 0
-    total: int = 0
-    error: str | None = None
-
-    @property
-    def percent(self) -> int:
-        """0-100 (0 while the total is unknown)."""
-        return (100 * self.done // self.total) if self.total else 0
-
-
-@dataclass(frozen=True, slots=True)
-class Block:
-    """One piece of the message list: an HTML block of messages, one image or one file.
-
-    ``image`` is set for an image block (the view shows its bytes as an image under
-    ``html``); ``file`` for a file block (``html`` holds its download link, if any).
-    """
-
-    key: str
-    html: str
-    image: Entry | None = None
-    file: Entry | None = None
 
 
 class ChatState:
@@ -155,8 +67,7 @@ class ChatState:
         self.connected = True
         self.dirty: set[str] = set(AREAS)
         self._ids = itertools.count(1)
-        self._html_cache: dict[tuple[int, int], str] = {}
-        self._file_html: dict[int, str] = {}  # visible file entries (data: links are big)
+        self._blocks = _BlockRenderer()
 
     # -- conversations ---------------------------------------------------------------
 
@@ -345,27 +256,22 @@ class ChatState:
         conv = self._conv_or_current(name)
         if conv is None:
             return []
-        return conv.entries[self._window_start(conv) :]
-
-    @staticmethod
-    def _window_start(conv: Conversation) -> int:
-        start = max(0, len(conv.entries) - conv.window)
-        return (start // BLOCK_SIZE) * BLOCK_SIZE
+        return conv.entries[_window_start(conv) :]
 
     def has_older(self, name: str | None = None) -> bool:
         """True when older entries are hidden ("load older" would show more)."""
         conv = self._conv_or_current(name)
-        return conv is not None and self._window_start(conv) > 0
+        return conv is not None and _window_start(conv) > 0
 
     def load_older(self, name: str | None = None) -> int:
         """Show one more page of older entries; returns how many became visible."""
         conv = self._conv_or_current(name)
         if conv is None:
             return 0
-        before = self._window_start(conv)
+        before = _window_start(conv)
         conv.window += PAGE_SIZE
         self._touch(conv, "messages")
-        return before - self._window_start(conv)
+        return before - _window_start(conv)
 
     def blocks(self, name: str | None = None) -> list[Block]:
         """Render data for the visible window: HTML blocks of up to :data:`BLOCK_SIZE`
@@ -374,44 +280,7 @@ class ChatState:
         conv = self._conv_or_current(name)
         if conv is None:
             return []
-        start = self._window_start(conv)
-        out: list[Block] = []
-        run: list[Entry] = []
-
-        def flush() -> None:
-            if run:
-                cache_key = (run[0].id, run[-1].id)
-                html = self._html_cache.get(cache_key)
-                if html is None:
-                    html = render.message_block(run)
-                    self._html_cache[cache_key] = html
-                out.append(Block(f"m{run[0].id}", html))
-                run.clear()
-
-        file_html: dict[int, str] = {}
-        for index in range(start, len(conv.entries)):
-            entry = conv.entries[index]
-            if entry.kind == "image":
-                flush()
-                out.append(Block(f"i{entry.id}", render.image_header(entry), entry))
-            elif entry.kind == "file":
-                flush()
-                html = self._file_html.get(entry.id) or render.file_entry(entry)
-                file_html[entry.id] = html
-                out.append(Block(f"f{entry.id}", html, file=entry))
-            else:
-                if run and (index - start) % BLOCK_SIZE == 0:
-                    flush()
-                run.append(entry)
-        flush()
-        if conv.key == self.current:
-            # keep only what the panel shows: a download link is the file again, in base64
-            self._file_html = file_html
-        else:
-            self._file_html.update(file_html)
-        if len(self._html_cache) > 4096:
-            self._html_cache.clear()
-        return out
+        return self._blocks.blocks(conv, current=conv.key == self.current)
 
     def _conv_or_current(self, name: str | None) -> Conversation | None:
         if name is None:
@@ -498,146 +367,8 @@ class ChatState:
         return dirty
 
     def apply(self, event: ev.Event) -> None:
-        """Update the state from one SDK event."""
-        if isinstance(event, ev.Message):
-            where = event.channel or event.sender
-            self.add_message(
-                where,
-                event.sender,
-                event.text,
-                event.timestamp,
-                verified=event.verified,
-                action=event.action,
-            )
-        elif isinstance(event, ev.ImageMessage):
-            self.add_image(
-                event.channel or event.sender,
-                event.sender,
-                event.data,
-                event.timestamp,
-                filename=event.filename,
-                mime_type=event.mime_type,
-                width=event.width,
-                height=event.height,
-                caption=event.caption,
-                verified=event.verified,
-            )
-        elif isinstance(event, ev.FileMessage):
-            self.add_file(
-                event.channel or event.sender,
-                event.sender,
-                event.data,
-                event.timestamp,
-                filename=event.filename,
-                mime_type=event.mime_type,
-                caption=event.caption,
-                verified=event.verified,
-            )
-        elif isinstance(event, ev.ChannelJoined):
-            known = self.conversation(event.channel, create=False)
-            already = known is not None and known.joined  # loaded when the panel was built
-            self.load_channel(event.channel, event.members, event.topic)
-            if not already:
-                self.add_notice(event.channel, f"You joined {event.channel}.")
-        elif isinstance(event, ev.ChannelLeft):
-            conv = self.conversation(event.channel, create=False)
-            if conv is not None:
-                conv.joined, conv.members = False, {}
-                reason = f" ({event.reason})" if event.reason else ""
-                self.add_notice(conv.key, f"You left {conv.name}{reason}.")
-                self._touch(conv, "members", "security")
-        elif isinstance(event, ev.MemberJoined):
-            conv = self.conversation(event.channel, create=False)
-            if conv is not None:
-                conv.members[event.nick] = event.role
-                self.add_notice(conv.key, f"{event.nick} joined.")
-                self._touch(conv, "members")
-        elif isinstance(event, ev.MemberLeft | ev.Kicked):
-            self._member_gone(event)
-        elif isinstance(event, ev.RoleChanged):
-            conv = self.conversation(event.channel, create=False)
-            if conv is not None:
-                conv.members[event.nick] = event.role
-                self.add_notice(conv.key, f"{event.by} made {event.nick} {event.role}.")
-                self._touch(conv, "members")
-        elif isinstance(event, ev.TopicChanged):
-            conv = self.conversation(event.channel, create=False)
-            if conv is not None:
-                conv.topic = event.topic
-                self.add_notice(conv.key, f"{event.by} set the topic: {event.topic or '(none)'}")
-                self._touch(conv, "topic")
-        elif isinstance(event, ev.NickChanged):
-            self._rename(event.old, event.new)
-        elif isinstance(event, ev.KeyChanged):
-            key = nick_key(event.nick)
-            self.alerts[key] = KeyAlert(event.nick, event.old_fingerprint, event.new_fingerprint)
-            self.trust[key] = "changed"
-            self.safety_numbers.pop(key, None)
-            conv = self.conversation(event.nick, create=False)
-            if conv is not None:
-                self.add_notice(conv.key, f"{event.nick}'s identity key changed.")
-            self.dirty.update(("security", "status"))
-        elif isinstance(event, ev.DecryptionFailed):
-            where = event.channel or event.sender
-            self.add_notice(where, f"A message from {event.sender} could not be decrypted.")
-        elif isinstance(event, ev.KeysRotated):
-            conv = self.conversation(event.peer, create=False)
-            if conv is not None:
-                self.add_notice(conv.key, f"Keys rotated by {event.by} (epoch {event.epoch}).")
-        elif isinstance(event, ev.Invited):
-            self.status = f"{event.by} invited you to {event.channel}."
-            self.dirty.add("status")
-        elif isinstance(event, ev.Disconnected):
-            self.connected = False
-            self.status = f"Disconnected: {event.reason}" + (
-                " (reconnecting...)" if event.will_reconnect else ""
-            )
-            self.dirty.update(("status", "security"))
-        elif isinstance(event, ev.Reconnected):
-            self.connected = True
-            self.status = "Reconnected."
-            self.dirty.update(("status", "security"))
-        elif isinstance(event, ev.ErrorReceived):
-            self.status = f"Server error: {event.message}"
-            self.dirty.add("status")
-        elif isinstance(event, ev.EventsDropped):
-            self.status = f"{event.count} events were dropped (the panel fell behind)."
-            self.dirty.add("status")
-
-    def _member_gone(self, event: ev.MemberLeft | ev.Kicked) -> None:
-        conv = self.conversation(event.channel, create=False)
-        if conv is None:
-            return
-        conv.members.pop(event.nick, None)
-        if isinstance(event, ev.Kicked):
-            how = "banned" if event.banned else "kicked"
-            text = f"{event.nick} was {how} by {event.by}."
-            if nick_key(event.nick) == nick_key(self.own_nick):
-                conv.joined, conv.members = False, {}
-        else:
-            text = f"{event.nick} left."
-        if event.reason:
-            text += f" ({event.reason})"
-        self.add_notice(conv.key, text)
-        self._touch(conv, "members", "security")
-
-    def _rename(self, old: str, new: str) -> None:
-        if nick_key(old) == nick_key(self.own_nick):
-            self.own_nick = new
-        for conv in self.conversations.values():
-            if old in conv.members:
-                conv.members[new] = conv.members.pop(old)
-                self.add_notice(conv.key, f"{old} is now {new}.")
-                self._touch(conv, "members")
-        old_key, new_key = nick_key(old), nick_key(new)
-        private = self.conversations.get(old_key)
-        if private is not None and new_key not in self.conversations:
-            del self.conversations[old_key]
-            private.key, private.name = new_key, new
-            self.conversations[new_key] = private
-            if self.current == old_key:
-                self.current = new_key
-            self.dirty.update(("conversations", "security"))
+        """Update the state from one SDK event (see :mod:`widgets.events`)."""
+        _apply(self, event)
 
     # -- render data -----------------------------------------------------------------
 
