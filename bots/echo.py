@@ -10,20 +10,12 @@ from collections.abc import Sequence
 from typing import Any
 
 from justirc_sdk import events
+from justirc_sdk.files import format_size
 
 from .bot import Bot
 from .context import Context
 
 __all__ = ["format_size", "main", "make_bot"]
-
-
-def format_size(size: int) -> str:
-    """``812 B``, ``1.2 KB``, ``3.4 MB`` (binary multiples)."""
-    if size < 1024:
-        return f"{size} B"
-    if size < 1024 * 1024:
-        return f"{size / 1024:.1f} KB"
-    return f"{size / (1024 * 1024):.1f} MB"
 
 
 def make_bot(nick: str = "echo", channels: Sequence[str] = ("#lobby",), **options: Any) -> Bot:

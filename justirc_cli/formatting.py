@@ -15,6 +15,7 @@ from pathlib import Path
 
 from justirc_sdk import events as ev
 from justirc_sdk.errors import JustIRCError, RateLimited, ServerError
+from justirc_sdk.files import format_size
 
 __all__ = [
     "LEGEND",
@@ -164,13 +165,8 @@ def format_image(event: ev.ImageMessage, path: Path) -> Line:
     )
 
 
-def size_text(size: int) -> str:
-    """A byte count for people: ``512 B``, ``12 KiB``, ``3.4 MiB``."""
-    if size < 1024:
-        return f"{size} B"
-    if size < 1024 * 1024:
-        return f"{size / 1024:.0f} KiB"
-    return f"{size / (1024 * 1024):.1f} MiB"
+size_text = format_size
+"""A byte count for people (the SDK's :func:`~justirc_sdk.files.format_size`)."""
 
 
 def _printable(text: str) -> str:

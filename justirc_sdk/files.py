@@ -21,6 +21,7 @@ __all__ = [
     "DEFAULT_MAX_FILE_BYTES",
     "FileInput",
     "PreparedFile",
+    "format_size",
     "prepare_file",
     "safe_filename",
     "safe_mime",
@@ -57,6 +58,19 @@ def safe_filename(name: str, default: str = "file") -> str:
     cleaned = "".join(ch for ch in base if unicodedata.category(ch)[0] != "C").strip()
     cleaned = cleaned.lstrip(".").strip()
     return cleaned[:_MAX_NAME] or default
+
+
+def format_size(size: int) -> str:
+    """A byte count for people, in binary multiples: ``812 B``, ``1.2 KiB``, ``146 KiB``,
+    ``3.4 MiB`` (one decimal below 10 of a unit)."""
+    if size < 1024:
+        return f"{size} B"
+    value = float(size)
+    for unit in ("KiB", "MiB", "GiB"):
+        value /= 1024
+        if value < 1024 or unit == "GiB":
+            break
+    return f"{value:.1f} {unit}" if value < 10 else f"{value:.0f} {unit}"
 
 
 def safe_mime(mime: object) -> str:

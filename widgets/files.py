@@ -12,7 +12,7 @@ import asyncio
 import io
 import os
 import time
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -27,14 +27,14 @@ if TYPE_CHECKING:
 __all__: list[str] = []
 
 
-async def _send_image(panel: ChatPanel, data: bytes, filename: str, caption: str | None) -> None:
-    """Encrypt and send an image to the current conversation, showing progress."""
-    allowed, why = panel.state.can_send()
-    conv = panel.state.current_conversation
-    if not allowed or conv is None:
-        panel._set_status(why)
-        return
-    panel.state.start_upload(conv.key, filename)
+async def _upload(
+    panel: ChatPanel,
+    key: str,
+    name: str,
+    send: Callable[[Callable[[int, int], None]], Awaitable[None]],
+) -> bool:
+    """Run *send* with the panel's progress bar; False (and the error shown) if it failed."""
+    panel.state.start_upload(key, name)
     panel._refresh(panel.state.take_dirty())
 
     def progress(done: int, total: int) -> None:
@@ -42,18 +42,33 @@ async def _send_image(panel: ChatPanel, data: bytes, filename: str, caption: str
         panel._refresh(panel.state.take_dirty())
 
     try:
-        if conv.kind == "channel":
-            await panel.session.channel(conv.name).send_image(
-                data, caption, progress, filename=filename
-            )
-        else:
-            await panel.session.send_image(conv.name, data, caption, progress, filename=filename)
+        await send(progress)
     except JustIRCError as exc:
         panel.state.finish_upload(str(exc))
         panel._refresh(panel.state.take_dirty())
+        return False
+    panel.state.finish_upload()
+    return True
+
+
+async def _send_image(panel: ChatPanel, data: bytes, filename: str, caption: str | None) -> None:
+    """Encrypt and send an image to the current conversation, showing progress."""
+    allowed, why = panel.state.can_send()
+    conv = panel.state.current_conversation
+    if not allowed or conv is None:
+        panel._set_status(why)
+        return
+
+    def send(progress: Callable[[int, int], None]) -> Awaitable[None]:
+        if conv.kind == "channel":
+            return panel.session.channel(conv.name).send_image(
+                data, caption, progress, filename=filename
+            )
+        return panel.session.send_image(conv.name, data, caption, progress, filename=filename)
+
+    if not await _upload(panel, conv.key, filename, send):
         return
     width, height, mime = _image_info(data)
-    panel.state.finish_upload()
     panel.state.add_image(
         conv.key,
         panel.state.own_nick,
@@ -92,27 +107,18 @@ async def _send_file(
     else:
         name = safe_filename(filename or Path(file).name)
         payload = file  # the SDK checks its size before reading it
-    panel.state.start_upload(conv.key, name)
-    panel._refresh(panel.state.take_dirty())
 
-    def progress(done: int, total: int) -> None:
-        panel.state.upload_progress(done, total)
-        panel._refresh(panel.state.take_dirty())
-
-    try:
+    def send(progress: Callable[[int, int], None]) -> Awaitable[None]:
         if conv.kind == "channel":
-            await panel.session.channel(conv.name).send_file(
+            return panel.session.channel(conv.name).send_file(
                 payload, caption, progress, filename=name, mime_type=mime_type
             )
-        else:
-            await panel.session.send_file(
-                conv.name, payload, caption, progress, filename=name, mime_type=mime_type
-            )
-    except JustIRCError as exc:
-        panel.state.finish_upload(str(exc))
-        panel._refresh(panel.state.take_dirty())
+        return panel.session.send_file(
+            conv.name, payload, caption, progress, filename=name, mime_type=mime_type
+        )
+
+    if not await _upload(panel, conv.key, name, send):
         return
-    panel.state.finish_upload()
     try:
         data = payload if isinstance(payload, bytes) else await _read(payload)
     except OSError as exc:  # sent, but gone or unreadable since

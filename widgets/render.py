@@ -16,6 +16,8 @@ import time
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING
 
+from justirc_sdk.files import format_size
+
 if TYPE_CHECKING:
     from .records import Entry
 
@@ -123,15 +125,6 @@ def image_header(entry: Entry) -> str:
         f'<span class="justirc-time">{e(entry.filename)} · {entry.width}&#215;{entry.height}</span>'
         f"{caption}</div></div>"
     )
-
-
-def format_size(size: int) -> str:
-    """``812 B``, ``1.2 KB``, ``3.4 MB`` (binary multiples)."""
-    if size < 1024:
-        return f"{size} B"
-    if size < 1024 * 1024:
-        return f"{size / 1024:.1f} KB"
-    return f"{size / (1024 * 1024):.1f} MB"
 
 
 def file_entry(entry: Entry, max_link_bytes: int | None = None) -> str:

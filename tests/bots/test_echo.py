@@ -52,7 +52,7 @@ async def test_echo_describes_files(bot_harness_factory: Factory) -> None:
     h = await bot_harness_factory(echo.make_bot())
     bob = await h.user("bob")
     await bob.send_file("#lobby", b"a,b\n" * 750, filename="table.csv")
-    assert await bob.next_text() == "got table.csv: text/csv, 2.9 KB"
+    assert await bob.next_text() == "got table.csv: text/csv, 2.9 KiB"
     await bob.send_file("echo", b"%PDF-1.7", filename="paper.pdf")
     reply = await bob.next_reply()
     assert isinstance(reply, events.Message)
@@ -61,8 +61,9 @@ async def test_echo_describes_files(bot_harness_factory: Factory) -> None:
 
 def test_format_size() -> None:
     assert echo.format_size(812) == "812 B"
-    assert echo.format_size(1229) == "1.2 KB"
-    assert echo.format_size(3 * 1024 * 1024 + 400_000) == "3.4 MB"
+    assert echo.format_size(1229) == "1.2 KiB"
+    assert echo.format_size(146 * 1024 + 500) == "146 KiB"
+    assert echo.format_size(3 * 1024 * 1024 + 400_000) == "3.4 MiB"
 
 
 @pytest.mark.parametrize("module", ["bots.echo", "bots.plotbot"])

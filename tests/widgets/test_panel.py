@@ -293,7 +293,7 @@ async def test_file_picker_sends_any_file_and_shows_a_download_link(
     assert panel.progress.layout.visibility == "hidden"
     assert panel.file_upload.value == ()
     assert download_links(panel) == {"run-42.parquet": data}
-    assert "146.5 KB" in shown_html(panel) and "justirc-own" in shown_html(panel)
+    assert "146 KiB" in shown_html(panel) and "justirc-own" in shown_html(panel)
 
 
 async def test_received_private_file_counts_as_unread_and_can_be_downloaded_and_saved(

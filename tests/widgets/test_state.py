@@ -344,7 +344,7 @@ def test_a_received_file_shows_name_size_type_caption_and_a_download_link(
     assert len(files) == 1 and files[0].image is None
     html = files[0].html
     assert "bob" in html and "data.bin" in html and "raw dump" in html
-    assert "2.5 KB" in html and "application/x-thing" in html
+    assert "2.5 KiB" in html and "application/x-thing" in html
     (link,) = Tags(html).links()
     assert link["download"] == "data.bin"
     assert decoded_link(link) == data
@@ -383,7 +383,7 @@ def test_a_file_over_the_link_cap_is_listed_without_a_link(state: ChatState) -> 
     state.apply(file_event(big, "huge.iso", "application/octet-stream", None))
     state.apply(file_event(b"y" * MAX_LINK_BYTES, "just-fits.bin", "application/octet-stream"))
     huge, fits = [b for b in state.blocks() if b.file is not None]
-    assert "huge.iso" in huge.html and "5.0 MB" in huge.html
+    assert "huge.iso" in huge.html and "5.0 MiB" in huge.html
     assert Tags(huge.html).links() == []
     assert "data:" not in huge.html
     assert "Too large for a download link" in huge.html and "Save" in huge.html
