@@ -137,7 +137,9 @@ def test_pm_fed_as_channel_and_channel_fed_as_pm_fail(trio: Trio) -> None:
 
 
 @settings(
-    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=60,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 @given(handshake=st.booleans(), where=st.integers(0, 10**6), flip=st.integers(1, 255))
 def test_any_edited_byte_fails_with_state_unchanged(
