@@ -73,6 +73,7 @@ def test_images_bench_sends_an_image_and_channel_messages(tmp_path: Path) -> Non
     data = _json(out)
     assert data["image"]["bytes"] > 100_000
     assert data["image"]["mb_per_s"] > 0
+    assert data["file"]["bytes"] == 200_000 and data["file"]["mb_per_s"] > 0
     assert [r["members"] for r in data["channel"]] == [2, 3]
     assert all(r["e2e_msgs_per_s"] > 0 for r in data["channel"])
 
