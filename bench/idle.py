@@ -57,7 +57,9 @@ def _holder(
             prefix=prefix,
             concurrency=200,
             errors=errors,
-            timeout=20.0,
+            # while ~20,000 connections are opened on two cores, one registration may wait
+            # over 20 s in the accept backlog: the bench measures memory, not that wait
+            timeout=120.0,
             deadline=deadline,
         )
         pipe.send(("ready", (len(clients), errors[:3], len(errors))))

@@ -54,6 +54,10 @@ from .tokens import TokenStore
 __all__ = ["JustIRCServer"]
 
 _log = logging.getLogger(__name__)
+_LISTEN_BACKLOG = 1024
+"""Connections the kernel queues before the server accepts them (capped by
+``net.core.somaxconn``). After a restart every client reconnects at once; asyncio's
+default of 100 overflowed with a few thousand, and those clients were reset."""
 
 
 class _Connection(asyncio.Protocol):
@@ -383,6 +387,7 @@ class JustIRCServer:
                 config.host,
                 config.port,
                 reuse_address=True,
+                backlog=_LISTEN_BACKLOG,
                 ssl=direct,
                 ssl_handshake_timeout=config.handshake_timeout if direct else None,
             )
