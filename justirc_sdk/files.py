@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import TypeAlias
 
-from .errors import FileError, FileTooLarge
+from .errors import FileError, FileTooLarge, JustIRCError
 
 __all__ = [
     "DEFAULT_MAX_FILE_BYTES",
@@ -23,6 +23,7 @@ __all__ = [
     "PreparedFile",
     "format_size",
     "prepare_file",
+    "read_limited",
     "safe_filename",
     "safe_mime",
 ]
@@ -80,6 +81,24 @@ def safe_mime(mime: object) -> str:
     return _FALLBACK_MIME
 
 
+def read_limited(
+    path: Path,
+    max_bytes: int,
+    *,
+    too_large: type[JustIRCError],
+    unreadable: type[JustIRCError],
+) -> bytes:
+    """The bytes of *path*, refused with *too_large* before reading when it is larger
+    than *max_bytes*, and with *unreadable* when it cannot be read."""
+    try:
+        size = path.stat().st_size
+        if size > max_bytes:
+            raise too_large(f"{path.name} is {size:,} bytes; the limit is {max_bytes:,}")
+        return path.read_bytes()
+    except OSError as exc:
+        raise unreadable(f"cannot read {path}: {exc.strerror or exc}") from exc
+
+
 def prepare_file(
     file: FileInput,
     *,
@@ -97,13 +116,7 @@ def prepare_file(
         name = filename or "file"
     else:
         path = Path(file)
-        try:
-            size = path.stat().st_size
-            if size > max_bytes:
-                raise FileTooLarge(f"{path.name} is {size:,} bytes; the limit is {max_bytes:,}")
-            data = path.read_bytes()
-        except OSError as exc:
-            raise FileError(f"cannot read {path}: {exc.strerror or exc}") from exc
+        data = read_limited(path, max_bytes, too_large=FileTooLarge, unreadable=FileError)
         name = filename or path.name
     if len(data) > max_bytes:
         raise FileTooLarge(f"file of {len(data):,} bytes exceeds the {max_bytes:,} byte limit")

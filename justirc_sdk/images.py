@@ -18,6 +18,7 @@ from typing import Any, TypeAlias
 from PIL import Image, UnidentifiedImageError
 
 from .errors import ImageError
+from .files import read_limited
 
 __all__ = [
     "ALLOWED_FORMATS",
@@ -138,13 +139,7 @@ def prepare_image(
         data = bytes(image)
     else:
         path = Path(image)
-        try:
-            size = path.stat().st_size
-            if size > max_bytes:
-                raise ImageError(f"{path.name} is {size:,} bytes; the limit is {max_bytes:,}")
-            data = path.read_bytes()
-        except OSError as exc:
-            raise ImageError(f"cannot read {path}: {exc.strerror or exc}") from exc
+        data = read_limited(path, max_bytes, too_large=ImageError, unreadable=ImageError)
         filename = filename or path.name
     if len(data) > max_bytes:
         raise ImageError(f"image of {len(data):,} bytes exceeds the {max_bytes:,} byte limit")
